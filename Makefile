@@ -1,0 +1,57 @@
+# Matchmaker — `make help` lists every target.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run migrate seed test test-fast lint format typecheck bench clean
+
+help: ## List every target
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	# torch first, pinned: an unpinned torch would pull a multi-gigabyte CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the project with its pinned dependencies
+
+migrate: install ## Create or upgrade the database schema
+	$(BIN)/matchmaker migrate
+
+seed: migrate ## Load the sample data (idempotent) and local demo sign-ins
+	$(BIN)/matchmaker seed --demo-users
+
+run: seed ## Serve on http://127.0.0.1:$(PORT) under gunicorn with the sample data
+	@echo "Serving on http://127.0.0.1:$(PORT) — demo sign-ins: instance/demo-credentials.txt"
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install ## Run the whole test suite
+	$(BIN)/pytest
+
+lint: install ## Lint and check formatting
+	$(BIN)/ruff check matchmaker tests
+	$(BIN)/ruff format --check matchmaker tests
+
+format: install ## Format the code
+	$(BIN)/ruff format matchmaker tests
+	$(BIN)/ruff check --fix matchmaker tests
+
+typecheck: install ## Type-check the package
+	$(BIN)/mypy matchmaker
+
+bench: install ## Run the benchmarks (figures go to docs/benchmarks.md)
+	$(BIN)/python tests/bench/run_all.py
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) instance

@@ -1,0 +1,45 @@
+"""The OpenAPI document and a readable docs page (served from the app, no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template_string
+
+from matchmaker.api.spec import openapi_document
+
+bp = Blueprint("api_docs", __name__)
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Matchmaker API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
+code,pre{background:#f3f4f6;padding:.1rem .3rem;border-radius:3px}pre{padding:.6rem;overflow:auto}
+.op{border:1px solid #d0d7de;border-radius:6px;margin:.6rem 0;padding:.5rem .8rem}
+.m{display:inline-block;min-width:4.5rem;font-weight:700}.get{color:#0969da}.post{color:#1a7f37}
+.patch,.put{color:#9a6700}.delete{color:#cf222e}small{color:#57606a}</style></head><body>
+<h1>Matchmaker API <small>v{{ doc.info.version }}</small></h1>
+<p>{{ doc.info.description }} Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).</p>
+<p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>; create a token with
+<code>matchmaker create-user --email E --role company|group|office|admin [--organisation NAME]</code>.
+Errors are RFC 9457 problem documents (<code>application/problem+json</code>) naming each bad field.</p>
+{% for path, ops in doc.paths.items() %}{% for method, op in ops.items() %}
+<div class="op"><span class="m {{ method }}">{{ method|upper }}</span> <code>{{ path }}</code> — {{ op.summary }}
+{% if op.get('security') %}<small>(signed in)</small>{% endif %}
+{% if op.get('parameters') %}<br><small>Parameters: {% for p in op.parameters %}<code>{{ p.name }}</code> ({{ p['in'] }}){% if not loop.last %}, {% endif %}{% endfor %}</small>{% endif %}
+{% if op.get('requestBody') %}<br><small>Body: <code>{{ op.requestBody.content['application/json'].schema['$ref'].split('/')[-1] }}</code></small>{% endif %}
+<br><small>Responses: {{ op.responses.keys()|join(', ') }}</small></div>
+{% endfor %}{% endfor %}
+<h2>Schemas</h2>{% for name, schema in doc.components.schemas.items() %}
+<details><summary><code>{{ name }}</code></summary><pre>{{ schema|tojson(indent=2) }}</pre></details>{% endfor %}
+</body></html>"""
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> Any:
+    return jsonify(openapi_document())
+
+
+@bp.get("/api/docs")
+def docs_page() -> str:
+    return render_template_string(_PAGE, doc=openapi_document())

@@ -1,0 +1,122 @@
+"""RFC 9457 problem documents for every rejected API request."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("matchmaker.errors")
+
+PROBLEM_TYPE = "https://matchmaker.example/problems/"
+
+
+class Problem(Exception):
+    """An error a client caused or must know about; becomes an ``application/problem+json``."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        errors: list[dict[str, str]] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.code = code or title.lower().replace(" ", "-")
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem document's members."""
+        doc: dict[str, Any] = {
+            "type": PROBLEM_TYPE + self.code,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            doc["detail"] = self.detail
+        if self.errors:
+            doc["errors"] = self.errors
+        doc["instance"] = request.path if request else None
+        return doc
+
+
+def field_error(field: str, message: str, status: int = 422) -> Problem:
+    """A validation problem about one field."""
+    return Problem(
+        status,
+        "Invalid request",
+        f"{field}: {message}",
+        errors=[{"field": field, "message": message}],
+        code="validation",
+    )
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, "Not found", f"{what} does not exist or is not visible to you.", code="not-found")
+
+
+def forbidden(detail: str = "Your role may not do this.") -> Problem:
+    return Problem(403, "Forbidden", detail, code="forbidden")
+
+
+def problem_response(problem: Problem) -> Response:
+    """Serialise a problem as an HTTP response."""
+    body = json.dumps(problem.to_dict())
+    response = Response(body, status=problem.status, mimetype="application/problem+json")
+    for key, value in problem.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def wants_problem_json() -> bool:
+    """API paths always answer with problem documents; pages get HTML."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers that turn every failure into a problem document."""
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if not wants_problem_json():
+            return exc
+        status = exc.code or 500
+        detail = exc.description or ""
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            detail = f"The request body is larger than the limit of {limit} bytes."
+        problem = Problem(status, exc.name, detail, code=exc.name.lower().replace(" ", "-"))
+        response = problem_response(problem)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        for key, value in (exc.get_headers() or []):
+            if key.lower() == "retry-after":
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not wants_problem_json():
+            from flask import render_template
+
+            try:
+                return render_template("error.html", status=500), 500
+            except Exception:
+                return "Internal server error", 500
+        return problem_response(
+            Problem(500, "Internal server error", "Something went wrong on our side.", code="internal")
+        )

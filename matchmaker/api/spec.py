@@ -1,0 +1,297 @@
+"""Declaring JSON endpoints: body/query validation with pydantic, roles, and the OpenAPI document.
+
+``@endpoint(...)`` wraps a Flask view: it authenticates the caller, checks the role, parses the
+JSON body and the query string into pydantic models (a rejected request writes nothing), and
+records the operation so that ``/api/openapi.json`` describes every endpoint as it really is.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as _json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from matchmaker.api.problems import Problem
+
+JSON_DEPTH_LIMIT = 32
+
+
+@dataclass
+class Operation:
+    """One documented API operation."""
+
+    path: str
+    method: str
+    summary: str
+    tag: str
+    roles: tuple[str, ...] | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    many: bool = False
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def _loc_to_field(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def validation_problem(exc: ValidationError, prefix: str = "") -> Problem:
+    """A 422 problem listing every invalid field with its reason."""
+    errors = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        name = _loc_to_field(loc)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        errors.append({"field": prefix + name, "message": message})
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return Problem(422, "Invalid request", detail, errors=errors, code="validation")
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def read_json_body() -> Any:
+    """The request's JSON body, or a clear 400/415 problem."""
+    if not request.mimetype or request.mimetype != "application/json":
+        raise Problem(
+            415, "Unsupported media type", "Send the body as application/json.", code="media-type"
+        )
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem(
+            400, "Bad request", f"The body is not valid UTF-8 (byte {exc.start}).", code="encoding"
+        ) from None
+    try:
+        value = _json.loads(text)
+    except RecursionError:
+        raise Problem(400, "Bad request", "The JSON body is nested too deeply.", code="json") from None
+    except ValueError as exc:
+        raise Problem(400, "Bad request", f"The body is not valid JSON: {exc}", code="json") from None
+    if _depth(value, JSON_DEPTH_LIMIT) > JSON_DEPTH_LIMIT:
+        raise Problem(400, "Bad request", "The JSON body is nested too deeply.", code="json")
+    g.json_text = text
+    return value
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Validate the JSON body against ``model``."""
+    value = read_json_body()
+    if not isinstance(value, dict):
+        raise Problem(
+            422,
+            "Invalid request",
+            "body: must be a JSON object",
+            errors=[{"field": "body", "message": "must be a JSON object"}],
+            code="validation",
+        )
+    try:
+        # JSON mode: strict types, yet ISO dates and enum values parse as JSON would carry them.
+        return model.model_validate_json(g.json_text)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the query string against ``model`` (lists from repeated keys)."""
+    data: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        info = model.model_fields.get(key)
+        is_list = info is not None and "list" in str(info.annotation)
+        data[key] = values if is_list else values[-1]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, prefix="query.") from None
+
+
+def endpoint(
+    bp: Blueprint,
+    rule: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    roles: Iterable[str] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    many: bool = False,
+    public: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a JSON API view on ``bp`` and document it; see the module docstring."""
+    from matchmaker.api.auth import require_user
+
+    role_tuple = tuple(roles) if roles is not None else None
+    prefix = bp.url_prefix or ""
+    path = (prefix + rule).replace("<int:", "{").replace("<", "{").replace(">", "}")
+    OPERATIONS.append(
+        Operation(path, method.lower(), summary, bp.name, None if public else (role_tuple or ("any",)),
+                  body, query, response, status, many)
+    )
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            if not public:
+                user = require_user()
+                if role_tuple is not None and user.role.value not in role_tuple:
+                    raise Problem(403, "Forbidden", "Your role may not do this.", code="forbidden")
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            result = view(**kwargs)
+            if isinstance(result, Response):
+                return result
+            resp = jsonify(result)
+            resp.status_code = status
+            return resp
+
+        bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
+        return wrapper
+
+    return decorator
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the OpenAPI 3.1 document from the registered operations."""
+    from matchmaker.__about__ import __version__
+
+    components: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
+    paths: dict[str, Any] = {}
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            components[name] = sub
+        components[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    for op in OPERATIONS:
+        item: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{op.method}_{op.path}"}
+        params = []
+        for name in _path_params(op.path):
+            params.append({"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}})
+        if op.query is not None:
+            for name, info in op.query.model_fields.items():
+                schema = op.query.model_json_schema()["properties"][name]
+                param: dict[str, Any] = {"name": name, "in": "query", "required": info.is_required(), "schema": schema}
+                if schema.get("type") == "array" or "anyOf" in schema and any(s.get("type") == "array" for s in schema["anyOf"]):
+                    param["style"] = "form"
+                    param["explode"] = True
+                params.append(param)
+        if params:
+            item["parameters"] = params
+        if op.body is not None:
+            item["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+        responses: dict[str, Any] = {}
+        ok: dict[str, Any] = {"description": "OK"}
+        if op.response is not None:
+            ok["content"] = {"application/json": {"schema": ref(op.response)}}
+        elif op.status != 204:
+            ok["content"] = {"application/json": {"schema": {}}}
+        responses[str(op.status)] = ok
+        problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        if op.roles is not None:
+            responses["401"] = {"description": "Not signed in", **problem}
+            responses["403"] = {"description": "Not allowed for your role", **problem}
+            item["security"] = [{"bearer": []}]
+        if params:
+            responses["404"] = {"description": "Not found", **problem}
+        if op.body is not None or op.query is not None:
+            responses["400"] = {"description": "Malformed body", **problem}
+            responses["413"] = {"description": "Body too large", **problem}
+            responses["415"] = {"description": "Not JSON", **problem}
+            responses["422"] = {"description": "Invalid fields", **problem}
+        if op.method in {"post", "put", "patch", "delete"}:
+            responses["409"] = {"description": "Conflict", **problem}
+        responses["429"] = {"description": "Too many requests", **problem}
+        responses["503"] = {"description": "Temporarily unavailable, retry", **problem}
+        item["responses"] = responses
+        paths.setdefault(op.path, {})[op.method] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Matchmaker API",
+            "version": __version__,
+            "description": "Industry–research matchmaking for Hamburg's alliance for climate-friendly production.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    out = []
+    for part in path.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            out.append(part[1:-1])
+    return out
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+}
+
+
+def current_settings() -> Any:
+    """The running app's :class:`~matchmaker.config.Settings`."""
+    return current_app.extensions["matchmaker.settings"]
+
+
+def current_user_id() -> int | None:
+    user = g.get("user")
+    return user.id if user is not None else None

@@ -1,0 +1,76 @@
+"""Request and response schemas of challenges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field, model_validator
+
+from matchmaker.challenges.models import BudgetBand, ChallengeStatus
+from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
+
+
+class ChallengeIn(StrictInput):
+    title: Line(200)  # type: ignore[valid-type]
+    summary: Text(20_000) = Field(description="Public summary: what research groups see")  # type: ignore[valid-type]
+    confidential: Text(50_000) | None = Field(  # type: ignore[valid-type]
+        None, description="Shown to a group only after the office introduced it"
+    )
+    fields: FieldList
+    trl_now: TRL
+    trl_target: TRL
+    budget_band: BudgetBand
+    deadline: dt.date | None = None
+    co2_saving_t: float | None = Field(None, ge=0, le=10_000_000, description="Expected CO2 saving, t/yr")
+    status: ChallengeStatus = ChallengeStatus.DRAFT
+    language: Line(5) = "en"  # type: ignore[valid-type]
+    organisation_id: int | None = Field(None, ge=1, description="Office only: the company it belongs to")
+
+    @model_validator(mode="after")
+    def _trl_order(self) -> ChallengeIn:
+        if self.trl_target < self.trl_now:
+            raise ValueError("trl_target must be at least trl_now")
+        return self
+
+
+class ChallengePatch(StrictInput):
+    title: Line(200) | None = None  # type: ignore[valid-type]
+    summary: Text(20_000) | None = None  # type: ignore[valid-type]
+    confidential: Text(50_000) | None = None  # type: ignore[valid-type]
+    fields: FieldList | None = None
+    trl_now: TRL | None = None
+    trl_target: TRL | None = None
+    budget_band: BudgetBand | None = None
+    deadline: dt.date | None = None
+    co2_saving_t: float | None = Field(None, ge=0, le=10_000_000)
+    status: ChallengeStatus | None = None
+    language: Line(5) | None = None  # type: ignore[valid-type]
+
+
+class ChallengeOut(BaseModel):
+    id: int
+    organisation_id: int
+    organisation: str
+    title: str
+    summary: str
+    confidential: str | None = Field(
+        None, description="Present only for the owner, the office, and introduced groups"
+    )
+    fields: list[FieldOfAction]
+    trl_now: int
+    trl_target: int
+    budget_band: BudgetBand
+    deadline: dt.date | None
+    co2_saving_t: float | None
+    status: ChallengeStatus
+    language: str
+    archived: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ChallengeQuery(PageQuery):
+    field: list[FieldOfAction] | None = Field(None, description="Any of these fields of action")
+    status: ChallengeStatus | None = None
+    organisation_id: int | None = Field(None, ge=1)
+    archived: bool = False

@@ -1,0 +1,177 @@
+"""Challenge use cases. Services never commit; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from matchmaker.accounts.models import Role, User
+from matchmaker.api.problems import field_error, forbidden, not_found
+from matchmaker.audit.service import record
+from matchmaker.challenges.models import Challenge, ChallengeStatus
+from matchmaker.challenges.schemas import ChallengeIn, ChallengePatch, ChallengeQuery
+from matchmaker.crud import apply_patch, paginate, text_filter
+from matchmaker.db import utcnow
+from matchmaker.matching import index_state
+from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
+from matchmaker.organisations.models import Organisation, OrganisationKind
+
+#: Statuses whose public summary research groups may read.
+PUBLIC_STATUSES = (ChallengeStatus.OPEN, ChallengeStatus.MATCHED)
+
+
+def _introduced_condition(group_id: int | None) -> Any:
+    return exists().where(
+        Proposal.challenge_id == Challenge.id,
+        Proposal.group_id == group_id,
+        Proposal.status.in_(list(INTRODUCED_STATUSES)),
+    )
+
+
+def visible_condition(user: User) -> Any:
+    """SQL condition: the challenges ``user`` may read at all."""
+    if user.role in (Role.OFFICE, Role.ADMIN):
+        return True
+    if user.role == Role.COMPANY:
+        return Challenge.organisation_id == user.organisation_id
+    # Research groups: open challenges' public summaries, and any challenge they were introduced to.
+    return or_(
+        (Challenge.status.in_(PUBLIC_STATUSES)) & Challenge.archived_at.is_(None),
+        _introduced_condition(user.group_id),
+    )
+
+
+def is_introduced(session: Session, challenge: Challenge, group_id: int | None) -> bool:
+    """Whether the office introduced this group to the challenge's company."""
+    if group_id is None:
+        return False
+    return session.scalar(
+        select(Proposal.id).where(
+            Proposal.challenge_id == challenge.id,
+            Proposal.group_id == group_id,
+            Proposal.status.in_(list(INTRODUCED_STATUSES)),
+        )
+    ) is not None
+
+
+def may_see_confidential(session: Session, user: User, challenge: Challenge) -> bool:
+    """Owner company and office always; a group only once it has been introduced."""
+    if user.role in (Role.OFFICE, Role.ADMIN):
+        return True
+    if user.role == Role.COMPANY:
+        return challenge.organisation_id == user.organisation_id
+    return is_introduced(session, challenge, user.group_id)
+
+
+def may_edit(user: User, challenge: Challenge) -> bool:
+    """Owner company and office edit a challenge."""
+    if user.role in (Role.OFFICE, Role.ADMIN):
+        return True
+    return user.role == Role.COMPANY and challenge.organisation_id == user.organisation_id
+
+
+def get_visible(session: Session, user: User, challenge_id: int) -> Challenge:
+    """The challenge if ``user`` may read it; 404 otherwise (ids are not an oracle)."""
+    challenge = session.scalar(select(Challenge).where(Challenge.id == challenge_id, visible_condition(user)))
+    if challenge is None:
+        raise not_found(f"Challenge {challenge_id}")
+    return challenge
+
+
+def to_out(session: Session, user: User, challenge: Challenge) -> dict[str, Any]:
+    """The challenge as ``user`` may see it."""
+    return {
+        "id": challenge.id,
+        "organisation_id": challenge.organisation_id,
+        "organisation": challenge.organisation.name,
+        "title": challenge.title,
+        "summary": challenge.summary,
+        "confidential": challenge.confidential if may_see_confidential(session, user, challenge) else None,
+        "fields": list(challenge.fields),
+        "trl_now": challenge.trl_now,
+        "trl_target": challenge.trl_target,
+        "budget_band": challenge.budget_band.value,
+        "deadline": challenge.deadline.isoformat() if challenge.deadline else None,
+        "co2_saving_t": challenge.co2_saving_t,
+        "status": challenge.status.value,
+        "language": challenge.language,
+        "archived": challenge.archived_at is not None,
+        "created_at": challenge.created_at.isoformat(),
+        "updated_at": challenge.updated_at.isoformat(),
+    }
+
+
+def list_challenges(session: Session, user: User, query: ChallengeQuery) -> tuple[list[Challenge], int]:
+    """A page of the challenges ``user`` may read, filtered."""
+    stmt = select(Challenge).where(visible_condition(user))
+    stmt = stmt.where(Challenge.archived_at.is_not(None) if query.archived else Challenge.archived_at.is_(None))
+    if query.status is not None:
+        stmt = stmt.where(Challenge.status == query.status)
+    if query.organisation_id is not None:
+        stmt = stmt.where(Challenge.organisation_id == query.organisation_id)
+    if query.q:
+        stmt = stmt.where(text_filter(query.q, Challenge.title, Challenge.summary))
+    rows = stmt.order_by(Challenge.id)
+    if query.field:
+        # Fields live in a JSON list; filter in Python over the narrowed set, then paginate.
+        ids = [c.id for c in session.scalars(rows) if set(c.fields) & set(query.field)]
+        rows = select(Challenge).where(Challenge.id.in_(ids)).order_by(Challenge.id)
+    return paginate(session, rows, query)
+
+
+def _company_for(session: Session, user: User, organisation_id: int | None) -> Organisation:
+    if user.role == Role.COMPANY:
+        if organisation_id is not None and organisation_id != user.organisation_id:
+            raise field_error("organisation_id", "a company posts challenges for itself only")
+        org = user.organisation
+    elif user.role in (Role.OFFICE, Role.ADMIN):
+        if organisation_id is None:
+            raise field_error("organisation_id", "the office names the company a challenge belongs to")
+        org = session.get(Organisation, organisation_id)
+    else:
+        raise forbidden("Only companies and the office post challenges.")
+    if org is None or org.archived_at is not None:
+        raise field_error("organisation_id", "no such organisation")
+    if org.kind != OrganisationKind.COMPANY:
+        raise field_error("organisation_id", "challenges belong to companies")
+    return org
+
+
+def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challenge:
+    """Post a challenge for the user's company (or, for the office, the named company)."""
+    org = _company_for(session, user, data.organisation_id)
+    values = data.model_dump(exclude={"organisation_id"})
+    values["confidential"] = values["confidential"] or ""
+    challenge = Challenge(organisation=org, created_by_id=user.id, **values)
+    session.add(challenge)
+    session.flush()
+    record(session, user.id, "challenge", challenge.id, "create", {"title": challenge.title})
+    index_state.bump(session)
+    return challenge
+
+
+def update_challenge(session: Session, user: User, challenge: Challenge, patch: ChallengePatch) -> Challenge:
+    """Change the members the client sent; TRL order is checked on the result."""
+    if not may_edit(user, challenge):
+        raise forbidden("Only the company that posted this challenge and the office edit it.")
+    changes = apply_patch(challenge, patch, nullable=frozenset({"deadline", "co2_saving_t"}),
+                          blank=frozenset({"confidential"}))
+    if challenge.trl_target < challenge.trl_now:
+        raise field_error("trl_target", "must be at least trl_now")
+    if changes:
+        record(session, user.id, "challenge", challenge.id, "update", changes)
+        if {"title", "summary", "fields", "trl_now", "trl_target", "status"} & changes.keys():
+            index_state.bump(session)
+    return challenge
+
+
+def archive_challenge(session: Session, user: User, challenge: Challenge) -> None:
+    """Archive (soft-delete) a challenge: it leaves lists and matching, its history stays."""
+    if not may_edit(user, challenge):
+        raise forbidden("Only the company that posted this challenge and the office archive it.")
+    if challenge.archived_at is None:
+        challenge.archived_at = utcnow()
+        record(session, user.id, "challenge", challenge.id, "archive")
+        index_state.bump(session)

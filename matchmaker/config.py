@@ -1,0 +1,101 @@
+"""Settings from ``MATCHMAKER_*`` environment variables, with embedded defaults.
+
+Every setting the service reads is declared here, once; the README's configuration table is
+generated from :data:`SETTINGS` so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("MATCHMAKER_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _setting(default: Any, help: str, parse: Any = str) -> Any:
+    return field(default=default, metadata={"help": help, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of one process; build it with :meth:`from_env`."""
+
+    database_url: str = _setting(
+        f"sqlite:///{INSTANCE_DIR / 'matchmaker.sqlite3'}",
+        "SQLAlchemy URL of the database; PostgreSQL in production "
+        "(`postgresql+psycopg://user@host/db`).",
+    )
+    db_pool_size: int = _setting(5, "Connections kept open per worker (PostgreSQL).", int)
+    db_max_overflow: int = _setting(5, "Extra connections a worker may open under load.", int)
+    db_pool_timeout: float = _setting(5.0, "Seconds to wait for a pooled connection.", float)
+    redis_url: str = _setting(
+        "", "Redis URL for background jobs and shared rate limits; empty runs jobs in-process."
+    )
+    secret_key: str = _setting(
+        "", "Key that signs sessions and CSRF tokens; a random one is kept under instance/ if empty."
+    )
+    embedding_model: str = _setting(
+        "", "sentence-transformers model path or name; empty uses the bundled all-MiniLM-L6-v2."
+    )
+    encoder_backend: str = _setting("torch", "Encoder backend: torch (fp32).")
+    torch_threads: int = _setting(1, "Torch intra-op threads per process (keep workers x threads <= cores).", int)
+    max_content_length: int = _setting(
+        2_000_000, "Largest request body in bytes; larger bodies get 413.", int
+    )
+    outbox_dir: str = _setting(
+        str(INSTANCE_DIR / "outbox"), "Folder where e-mails are written when no SMTP host is set."
+    )
+    smtp_host: str = _setting("", "SMTP host for introduction e-mails; empty writes to the outbox.")
+    smtp_port: int = _setting(587, "SMTP port.", int)
+    smtp_user: str = _setting("", "SMTP user name.")
+    smtp_password: str = _setting("", "SMTP password.")
+    mail_from: str = _setting("matchmaker@localhost", "Sender address of e-mails.")
+    proposals_per_challenge: int = _setting(5, "Groups proposed per challenge in a matching run (k).", int)
+    max_groups_per_institution: int = _setting(
+        2, "At most this many proposed groups of one institution per challenge (m).", int
+    )
+    index_check_seconds: float = _setting(
+        2.0, "How often a worker checks whether the stored embedding index changed.", float
+    )
+    log_json: bool = _setting(False, "Write logs as JSON lines (one object per record).", _bool)
+    log_level: str = _setting("INFO", "Log level.")
+    load_sample_data: bool = _setting(
+        True, "`make run` loads the sample data into an empty database.", _bool
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting from ``MATCHMAKER_<NAME>``; keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f"MATCHMAKER_{f.name.upper()}"
+            if key in env:
+                try:
+                    values[f.name] = f.metadata["parse"](env[key])
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from exc
+        values.update(overrides)
+        return cls(**values)
+
+
+def settings_table() -> str:
+    """Markdown table of every setting, its default and meaning (for the README)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = f.default
+        if f.name in {"database_url", "outbox_dir"}:
+            default = str(default).replace(str(PROJECT_ROOT) + "/", "")
+        rows.append(f"| `MATCHMAKER_{f.name.upper()}` | `{default}` | {f.metadata['help']} |")
+    return "\n".join(rows)

@@ -1,0 +1,64 @@
+"""Research groups and their publications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.organisations.models import Organisation
+
+
+class ResearchGroup(Base):
+    """A university or institute group that registers what it can do."""
+
+    __tablename__ = "research_groups"
+    __table_args__ = (
+        CheckConstraint("trl_min BETWEEN 1 AND 9", name="trl_min"),
+        CheckConstraint("trl_max BETWEEN 1 AND 9", name="trl_max"),
+        CheckConstraint("trl_max >= trl_min", name="trl_order"),
+        CheckConstraint("capacity >= 0", name="capacity"),
+    )
+
+    id: Mapped[intpk]
+    institution_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head: Mapped[str] = mapped_column(String(200), default="")
+    capabilities: Mapped[str] = mapped_column(Text)
+    methods: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]]
+    fields: Mapped[list[str]]
+    trl_min: Mapped[int]
+    trl_max: Mapped[int]
+    capacity: Mapped[int] = mapped_column(default=1)
+    contact: Mapped[str] = mapped_column(String(254), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    archived_at: Mapped[dt.datetime | None]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    institution: Mapped[Organisation] = relationship()
+    publications: Mapped[list[Publication]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="Publication.id"
+    )
+
+
+class Publication(Base):
+    """A publication of a group: its title and abstract are evidence for matching."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[intpk]
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("research_groups.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int | None]
+    doi: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[created_at]
+
+    group: Mapped[ResearchGroup] = relationship(back_populates="publications")

@@ -1,0 +1,97 @@
+"""Request and response schemas of research groups and publications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field, model_validator
+
+from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
+
+Keywords = list[Line(80)]  # type: ignore[valid-type]
+
+
+class PublicationIn(StrictInput):
+    title: Line(500)  # type: ignore[valid-type]
+    abstract: Text(20_000) | None = None  # type: ignore[valid-type]
+    year: int | None = Field(None, ge=1900, le=2100)
+    doi: Line(200) | None = None  # type: ignore[valid-type]
+
+
+class PublicationPatch(StrictInput):
+    title: Line(500) | None = None  # type: ignore[valid-type]
+    abstract: Text(20_000) | None = None  # type: ignore[valid-type]
+    year: int | None = Field(None, ge=1900, le=2100)
+    doi: Line(200) | None = None  # type: ignore[valid-type]
+
+
+class PublicationOut(BaseModel):
+    id: int
+    group_id: int
+    title: str
+    abstract: str
+    year: int | None
+    doi: str
+
+
+class GroupIn(StrictInput):
+    name: Line(200)  # type: ignore[valid-type]
+    head: Line(200) | None = None  # type: ignore[valid-type]
+    capabilities: Text(50_000)  # type: ignore[valid-type]
+    methods: Text(20_000) | None = None  # type: ignore[valid-type]
+    keywords: Keywords = Field(default_factory=list, max_length=50)
+    fields: FieldList
+    trl_min: TRL
+    trl_max: TRL
+    capacity: int = Field(1, ge=0, le=100)
+    contact: Line(254) | None = None  # type: ignore[valid-type]
+    language: Line(5) = "en"  # type: ignore[valid-type]
+    institution_id: int | None = Field(None, ge=1, description="Office only: the institution")
+    publications: list[PublicationIn] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _trl_order(self) -> GroupIn:
+        if self.trl_max < self.trl_min:
+            raise ValueError("trl_max must be at least trl_min")
+        return self
+
+
+class GroupPatch(StrictInput):
+    name: Line(200) | None = None  # type: ignore[valid-type]
+    head: Line(200) | None = None  # type: ignore[valid-type]
+    capabilities: Text(50_000) | None = None  # type: ignore[valid-type]
+    methods: Text(20_000) | None = None  # type: ignore[valid-type]
+    keywords: Keywords | None = Field(None, max_length=50)
+    fields: FieldList | None = None
+    trl_min: TRL | None = None
+    trl_max: TRL | None = None
+    capacity: int | None = Field(None, ge=0, le=100)
+    contact: Line(254) | None = None  # type: ignore[valid-type]
+    language: Line(5) | None = None  # type: ignore[valid-type]
+
+
+class GroupOut(BaseModel):
+    id: int
+    institution_id: int
+    institution: str
+    name: str
+    head: str
+    capabilities: str
+    methods: str
+    keywords: list[str]
+    fields: list[FieldOfAction]
+    trl_min: int
+    trl_max: int
+    capacity: int
+    contact: str | None = Field(None, description="Shown to the group itself and the office")
+    language: str
+    archived: bool
+    publications: list[PublicationOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GroupQuery(PageQuery):
+    field: list[FieldOfAction] | None = None
+    institution_id: int | None = Field(None, ge=1)
+    archived: bool = False

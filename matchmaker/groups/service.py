@@ -1,0 +1,181 @@
+"""Research group and publication use cases. Services never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from matchmaker.accounts.models import Role, User
+from matchmaker.api.problems import Problem, field_error, forbidden, not_found
+from matchmaker.audit.service import record
+from matchmaker.crud import apply_patch, paginate, text_filter
+from matchmaker.db import utcnow
+from matchmaker.groups.models import Publication, ResearchGroup
+from matchmaker.groups.schemas import GroupIn, GroupPatch, GroupQuery, PublicationIn, PublicationPatch
+from matchmaker.matching import index_state
+from matchmaker.organisations.models import Organisation, OrganisationKind
+
+
+def may_edit(user: User, group: ResearchGroup) -> bool:
+    """The group's own users and the office edit a profile."""
+    return user.role in (Role.OFFICE, Role.ADMIN) or (user.role == Role.GROUP and user.group_id == group.id)
+
+
+def get_group(session: Session, group_id: int, *, include_archived: bool = True) -> ResearchGroup:
+    """A group by id (group profiles are readable by every signed-in user), or 404."""
+    group = session.get(ResearchGroup, group_id)
+    if group is None or (not include_archived and group.archived_at is not None):
+        raise not_found(f"Research group {group_id}")
+    return group
+
+
+def publication_out(p: Publication) -> dict[str, Any]:
+    return {"id": p.id, "group_id": p.group_id, "title": p.title, "abstract": p.abstract,
+            "year": p.year, "doi": p.doi}
+
+
+def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
+    """The profile as ``user`` may see it: contact details for the group itself and the office."""
+    return {
+        "id": group.id,
+        "institution_id": group.institution_id,
+        "institution": group.institution.name,
+        "name": group.name,
+        "head": group.head,
+        "capabilities": group.capabilities,
+        "methods": group.methods,
+        "keywords": list(group.keywords),
+        "fields": list(group.fields),
+        "trl_min": group.trl_min,
+        "trl_max": group.trl_max,
+        "capacity": group.capacity,
+        "contact": group.contact if may_edit(user, group) else None,
+        "language": group.language,
+        "archived": group.archived_at is not None,
+        "publications": [publication_out(p) for p in group.publications],
+        "created_at": group.created_at.isoformat(),
+        "updated_at": group.updated_at.isoformat(),
+    }
+
+
+def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup], int]:
+    """A page of research groups, filtered."""
+    stmt = select(ResearchGroup).options(selectinload(ResearchGroup.publications))
+    stmt = stmt.where(ResearchGroup.archived_at.is_not(None) if query.archived else ResearchGroup.archived_at.is_(None))
+    if query.institution_id is not None:
+        stmt = stmt.where(ResearchGroup.institution_id == query.institution_id)
+    if query.q:
+        stmt = stmt.where(text_filter(query.q, ResearchGroup.name, ResearchGroup.capabilities, ResearchGroup.methods))
+    stmt = stmt.order_by(ResearchGroup.id)
+    if query.field:
+        ids = [r.id for r in session.scalars(stmt) if set(r.fields) & set(query.field)]
+        stmt = select(ResearchGroup).where(ResearchGroup.id.in_(ids)).order_by(ResearchGroup.id)
+    return paginate(session, stmt, query)
+
+
+def _institution_for(session: Session, user: User, institution_id: int | None) -> Organisation:
+    if user.role == Role.GROUP:
+        if user.group_id is not None:
+            raise Problem(409, "Conflict", "Your account has a group profile already; edit it instead.",
+                          code="conflict")
+        if institution_id is not None and institution_id != user.organisation_id:
+            raise field_error("institution_id", "a group registers at its own institution")
+        org = user.organisation
+    elif user.role in (Role.OFFICE, Role.ADMIN):
+        if institution_id is None:
+            raise field_error("institution_id", "the office names the institution of a group")
+        org = session.get(Organisation, institution_id)
+    else:
+        raise forbidden("Only research groups and the office register groups.")
+    if org is None or org.archived_at is not None:
+        raise field_error("institution_id", "no such institution")
+    if org.kind != OrganisationKind.INSTITUTION:
+        raise field_error("institution_id", "research groups belong to research institutions")
+    return org
+
+
+def create_group(session: Session, user: User, data: GroupIn) -> ResearchGroup:
+    """Register a research group (a group user's own, or any for the office)."""
+    org = _institution_for(session, user, data.institution_id)
+    values = data.model_dump(exclude={"institution_id", "publications"})
+    for key in ("head", "methods", "contact"):
+        values[key] = values[key] or ""
+    group = ResearchGroup(institution=org, **values)
+    for pub in data.publications:
+        group.publications.append(_new_publication(pub))
+    session.add(group)
+    session.flush()
+    if user.role == Role.GROUP:
+        user.group_id = group.id
+    record(session, user.id, "group", group.id, "create", {"name": group.name})
+    index_state.bump(session)
+    return group
+
+
+def update_group(session: Session, user: User, group: ResearchGroup, patch: GroupPatch) -> ResearchGroup:
+    """Change the members the client sent; the TRL range is checked on the result."""
+    if not may_edit(user, group):
+        raise forbidden("Only the group itself and the office edit its profile.")
+    changes = apply_patch(group, patch, blank=frozenset({"head", "methods", "contact"}))
+    if group.trl_max < group.trl_min:
+        raise field_error("trl_max", "must be at least trl_min")
+    if changes:
+        record(session, user.id, "group", group.id, "update", changes)
+        index_state.bump(session)
+    return group
+
+
+def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
+    """Archive a group: it leaves lists and matching."""
+    if not may_edit(user, group):
+        raise forbidden("Only the group itself and the office archive its profile.")
+    if group.archived_at is None:
+        group.archived_at = utcnow()
+        record(session, user.id, "group", group.id, "archive")
+        index_state.bump(session)
+
+
+def _new_publication(data: PublicationIn) -> Publication:
+    return Publication(title=data.title, abstract=data.abstract or "", year=data.year, doi=data.doi or "")
+
+
+def add_publication(session: Session, user: User, group: ResearchGroup, data: PublicationIn) -> Publication:
+    """Add a publication to a group's profile."""
+    if not may_edit(user, group):
+        raise forbidden("Only the group itself and the office edit its publications.")
+    pub = _new_publication(data)
+    group.publications.append(pub)
+    session.flush()
+    record(session, user.id, "publication", pub.id, "create", {"group_id": group.id, "title": pub.title})
+    index_state.bump(session)
+    return pub
+
+
+def get_publication(group: ResearchGroup, publication_id: int) -> Publication:
+    for pub in group.publications:
+        if pub.id == publication_id:
+            return pub
+    raise not_found(f"Publication {publication_id} of group {group.id}")
+
+
+def update_publication(session: Session, user: User, group: ResearchGroup, pub: Publication,
+                       patch: PublicationPatch) -> Publication:
+    """Change a publication."""
+    if not may_edit(user, group):
+        raise forbidden("Only the group itself and the office edit its publications.")
+    changes = apply_patch(pub, patch, nullable=frozenset({"year"}), blank=frozenset({"abstract", "doi"}))
+    if changes:
+        record(session, user.id, "publication", pub.id, "update", changes)
+        index_state.bump(session)
+    return pub
+
+
+def delete_publication(session: Session, user: User, group: ResearchGroup, pub: Publication) -> None:
+    """Remove a publication from a profile."""
+    if not may_edit(user, group):
+        raise forbidden("Only the group itself and the office edit its publications.")
+    group.publications.remove(pub)
+    record(session, user.id, "publication", pub.id, "delete", {"group_id": group.id, "title": pub.title})
+    index_state.bump(session)

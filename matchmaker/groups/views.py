@@ -1,0 +1,106 @@
+"""JSON API of research groups and their publications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g
+
+from matchmaker.api.spec import endpoint
+from matchmaker.db import get_session
+from matchmaker.groups import service
+from matchmaker.groups.schemas import (
+    GroupIn,
+    GroupOut,
+    GroupPatch,
+    GroupQuery,
+    PublicationIn,
+    PublicationOut,
+    PublicationPatch,
+)
+from matchmaker.schemas import Page
+
+bp = Blueprint("groups", __name__, url_prefix="/api/v1/groups")
+EDITORS = ("group", "office", "admin")
+
+
+@endpoint(bp, "", summary="List research groups", query=GroupQuery, response=Page[GroupOut])
+def list_groups(query: GroupQuery) -> dict[str, Any]:
+    rows, total = service.list_groups(get_session(), query)
+    return {"items": [service.to_out(g.user, r) for r in rows], "page": query.page,
+            "per_page": query.per_page, "total": total}
+
+
+@endpoint(bp, "", "POST", summary="Register a research group", roles=EDITORS, body=GroupIn,
+          response=GroupOut, status=201)
+def create_group(body: GroupIn) -> dict[str, Any]:
+    session = get_session()
+    group = service.create_group(session, g.user, body)
+    session.commit()
+    return service.to_out(g.user, group)
+
+
+@endpoint(bp, "/<int:group_id>", summary="Read a research group's profile", response=GroupOut)
+def get_group(group_id: int) -> dict[str, Any]:
+    return service.to_out(g.user, service.get_group(get_session(), group_id))
+
+
+@endpoint(bp, "/<int:group_id>", "PATCH", summary="Change a group's profile", roles=EDITORS,
+          body=GroupPatch, response=GroupOut)
+def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
+    session = get_session()
+    group = service.update_group(session, g.user, service.get_group(session, group_id), body)
+    session.commit()
+    return service.to_out(g.user, group)
+
+
+@endpoint(bp, "/<int:group_id>", "DELETE", summary="Archive a group", roles=EDITORS, status=204)
+def archive_group(group_id: int) -> Response:
+    session = get_session()
+    service.archive_group(session, g.user, service.get_group(session, group_id))
+    session.commit()
+    return Response(status=204)
+
+
+@endpoint(bp, "/<int:group_id>/publications", summary="List a group's publications",
+          response=Page[PublicationOut])
+def list_publications(group_id: int) -> dict[str, Any]:
+    group = service.get_group(get_session(), group_id)
+    items = [service.publication_out(p) for p in group.publications]
+    return {"items": items, "page": 1, "per_page": max(len(items), 1), "total": len(items)}
+
+
+@endpoint(bp, "/<int:group_id>/publications", "POST", summary="Add a publication", roles=EDITORS,
+          body=PublicationIn, response=PublicationOut, status=201)
+def add_publication(group_id: int, body: PublicationIn) -> dict[str, Any]:
+    session = get_session()
+    pub = service.add_publication(session, g.user, service.get_group(session, group_id), body)
+    session.commit()
+    return service.publication_out(pub)
+
+
+@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", summary="Read a publication",
+          response=PublicationOut)
+def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
+    group = service.get_group(get_session(), group_id)
+    return service.publication_out(service.get_publication(group, publication_id))
+
+
+@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", "PATCH",
+          summary="Change a publication", roles=EDITORS, body=PublicationPatch, response=PublicationOut)
+def update_publication(group_id: int, publication_id: int, body: PublicationPatch) -> dict[str, Any]:
+    session = get_session()
+    group = service.get_group(session, group_id)
+    pub = service.update_publication(session, g.user, group, service.get_publication(group, publication_id), body)
+    session.commit()
+    return service.publication_out(pub)
+
+
+@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", "DELETE",
+          summary="Remove a publication", roles=EDITORS, status=204)
+def delete_publication(group_id: int, publication_id: int) -> Response:
+    session = get_session()
+    group = service.get_group(session, group_id)
+    service.delete_publication(session, g.user, group, service.get_publication(group, publication_id))
+    session.commit()
+    return Response(status=204)

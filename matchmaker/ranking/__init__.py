@@ -1,0 +1,1 @@
+"""The matching core: pure Python over numpy arrays; imports neither Flask nor SQLAlchemy."""

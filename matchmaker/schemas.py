@@ -1,0 +1,81 @@
+"""Validation types shared by every domain's request and response schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from matchmaker.fields import FIELD_KEYS
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _clean_line(value: str) -> str:
+    value = _clean_text(value)
+    if "\n" in value or "\r" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - a type factory
+    """A non-empty, stripped text without control characters (newlines allowed)."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
+
+
+def Line(max_length: int) -> Any:  # noqa: N802
+    """A non-empty single line without control characters."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_line)]
+
+
+FieldOfAction = Literal[FIELD_KEYS]  # type: ignore[valid-type]
+
+
+def _unique_fields(value: list[str]) -> list[str]:
+    seen: list[str] = []
+    for item in value:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+FieldList = Annotated[list[FieldOfAction], Field(min_length=1, max_length=6), AfterValidator(_unique_fields)]
+TRL = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1–9")]
+
+
+class StrictInput(BaseModel):
+    """Request bodies: unknown members are errors, JSON types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PageQuery(BaseModel):
+    """Pagination and text search parameters shared by every list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
+    q: str | None = Field(None, max_length=200, description="Text search")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
