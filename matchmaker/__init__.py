@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template_string
+from flask import Flask, Response, jsonify
 from sqlalchemy.exc import OperationalError
 
 from matchmaker.__about__ import __version__
@@ -27,7 +27,7 @@ def _secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def create_app(settings: Settings | None = None, **config: Any) -> Flask:
+def create_app(settings: Settings | None = None, *, embedder: Any = None, **config: Any) -> Flask:
     """The app factory: one Flask app per process (or per test), configured by ``settings``."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     from matchmaker.api import auth, problems
 
     db.init_app(app)
+    from matchmaker.matching import engine as matching_engine
+
+    matching_engine.init_app(app, embedder=embedder)
     problems.init_app(app)
     auth.init_app(app)
 
@@ -61,9 +64,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     from matchmaker.challenges.views import bp as challenges_bp
     from matchmaker.groups.views import bp as groups_bp
     from matchmaker.organisations.views import bp as organisations_bp
+    from matchmaker.matching.views import bp as matching_bp
+    from matchmaker.review.views import bp as review_bp
     from matchmaker.strategy.views import bp as strategy_bp
 
-    for bp in (accounts_bp, challenges_bp, groups_bp, organisations_bp, strategy_bp):
+    for bp in (accounts_bp, challenges_bp, groups_bp, organisations_bp, review_bp, strategy_bp, matching_bp):
         app.register_blueprint(bp)
 
     from matchmaker.api.docs import bp as docs_bp
@@ -74,4 +79,6 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     def healthz() -> Response:
         return jsonify(status="ok", version=__version__)
 
+    from matchmaker.web import init_app as init_web
+    init_web(app)
     return app

@@ -39,14 +39,19 @@ def migrate() -> None:
     """Create or upgrade the database schema (Alembic ``upgrade head``)."""
     settings = Settings.from_env()
     if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     run_migrations(settings.database_url)
     click.echo("database is at the newest schema")
 
 
 @main.command()
-@click.option("--demo-users/--no-demo-users", default=False,
-              help="Also create one sign-in per role with a random password (local demo only).")
+@click.option(
+    "--demo-users/--no-demo-users",
+    default=False,
+    help="Also create one sign-in per role with a random password (local demo only).",
+)
 def seed(demo_users: bool) -> None:
     """Load the sample data (idempotent: records loaded before are skipped)."""
     from matchmaker.db import session_scope
@@ -75,20 +80,35 @@ def _demo_users(app) -> None:  # type: ignore[no-untyped-def]
         if session.scalar(select(User).where(User.email == "office@demo.example")) is not None:
             click.echo(f"demo users exist already; credentials in {path}")
             return
-        company = session.scalar(select(Organisation).where(Organisation.kind == OrganisationKind.COMPANY)
-                                 .order_by(Organisation.id))
+        company = session.scalar(
+            select(Organisation)
+            .where(Organisation.kind == OrganisationKind.COMPANY)
+            .order_by(Organisation.id)
+        )
         group = session.scalar(select(ResearchGroup).order_by(ResearchGroup.id))
-        lines = ["# Local demo sign-ins, made by `matchmaker seed --demo-users`. Not for production.\n"]
+        lines = [
+            "# Local demo sign-ins, made by `matchmaker seed --demo-users`. Not for production.\n"
+        ]
         for email, role, org, group_id in [
             ("office@demo.example", Role.OFFICE, None, None),
             ("admin@demo.example", Role.ADMIN, None, None),
             ("company@demo.example", Role.COMPANY, company.name if company else None, None),
-            ("group@demo.example", Role.GROUP, group.institution.name if group else None,
-             group.id if group else None),
+            (
+                "group@demo.example",
+                Role.GROUP,
+                group.institution.name if group else None,
+                group.id if group else None,
+            ),
         ]:
             password = secrets.token_urlsafe(9)
-            user = create_user(session, email=email, role=role, organisation=org, password=password,
-                               group_id=group_id)
+            user = create_user(
+                session,
+                email=email,
+                role=role,
+                organisation=org,
+                password=password,
+                group_id=group_id,
+            )
             token = issue_token(session, user, "demo")
             lines.append(f"{role.value:8} {email:24} password {password}  token {token}\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +120,14 @@ def _demo_users(app) -> None:  # type: ignore[no-untyped-def]
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(["company", "group", "office", "admin"]))
-@click.option("--organisation", default=None, help="Company or institution name (company and group users).")
+@click.option(
+    "--organisation", default=None, help="Company or institution name (company and group users)."
+)
 @click.option("--password", default=None, help="Password for signing in to the pages (optional).")
 @click.option("--group-id", type=int, default=None, help="The research group a group user edits.")
-def create_user_command(email: str, role: str, organisation: str | None, password: str | None,
-                        group_id: int | None) -> None:
+def create_user_command(
+    email: str, role: str, organisation: str | None, password: str | None, group_id: int | None
+) -> None:
     """Create a user; prints a new API token on the last line."""
     from matchmaker.accounts.models import Role
     from matchmaker.accounts.service import create_user, issue_token
@@ -114,8 +137,14 @@ def create_user_command(email: str, role: str, organisation: str | None, passwor
     app = _app()
     try:
         with session_scope(app) as session:
-            user = create_user(session, email=email, role=Role(role), organisation=organisation,
-                               password=password, group_id=group_id)
+            user = create_user(
+                session,
+                email=email,
+                role=Role(role),
+                organisation=organisation,
+                password=password,
+                group_id=group_id,
+            )
             token = issue_token(session, user, "created by create-user")
     except Problem as exc:
         click.echo(f"error: {exc.detail or exc.title}", err=True)

@@ -15,14 +15,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("MATCHMAKER_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
-def _bool(value: str) -> bool:
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
-
-
 def _setting(default: Any, help: str, parse: Any = str) -> Any:
     return field(default=default, metadata={"help": help, "parse": parse})
 
@@ -43,13 +35,16 @@ class Settings:
         "", "Redis URL for background jobs and shared rate limits; empty runs jobs in-process."
     )
     secret_key: str = _setting(
-        "", "Key that signs sessions and CSRF tokens; a random one is kept under instance/ if empty."
+        "",
+        "Key that signs sessions and CSRF tokens; a random one is kept under instance/ if empty.",
     )
     embedding_model: str = _setting(
         "", "sentence-transformers model path or name; empty uses the bundled all-MiniLM-L6-v2."
     )
     encoder_backend: str = _setting("torch", "Encoder backend: torch (fp32).")
-    torch_threads: int = _setting(1, "Torch intra-op threads per process (keep workers x threads <= cores).", int)
+    torch_threads: int = _setting(
+        1, "Torch intra-op threads per process (keep workers x threads <= cores).", int
+    )
     max_content_length: int = _setting(
         2_000_000, "Largest request body in bytes; larger bodies get 413.", int
     )
@@ -61,17 +56,14 @@ class Settings:
     smtp_user: str = _setting("", "SMTP user name.")
     smtp_password: str = _setting("", "SMTP password.")
     mail_from: str = _setting("matchmaker@localhost", "Sender address of e-mails.")
-    proposals_per_challenge: int = _setting(5, "Groups proposed per challenge in a matching run (k).", int)
+    proposals_per_challenge: int = _setting(
+        5, "Groups proposed per challenge in a matching run (k).", int
+    )
     max_groups_per_institution: int = _setting(
         2, "At most this many proposed groups of one institution per challenge (m).", int
     )
     index_check_seconds: float = _setting(
         2.0, "How often a worker checks whether the stored embedding index changed.", float
-    )
-    log_json: bool = _setting(False, "Write logs as JSON lines (one object per record).", _bool)
-    log_level: str = _setting("INFO", "Log level.")
-    load_sample_data: bool = _setting(
-        True, "`make run` loads the sample data into an empty database.", _bool
     )
 
     @classmethod

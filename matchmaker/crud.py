@@ -31,7 +31,11 @@ def text_filter(q: str, *columns: InstrumentedAttribute[Any]) -> Any:
 
 
 def apply_patch(
-    obj: Any, patch: BaseModel, *, nullable: frozenset[str] = frozenset(), blank: frozenset[str] = frozenset()
+    obj: Any,
+    patch: BaseModel,
+    *,
+    nullable: frozenset[str] = frozenset(),
+    blank: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Copy the members a client sent onto ``obj``; return ``{field: [old, new]}`` of changes.
 

@@ -28,12 +28,12 @@ def _clean_line(value: str) -> str:
     return value
 
 
-def Text(max_length: int) -> Any:  # noqa: N802 - a type factory
+def Text(max_length: int) -> Any:
     """A non-empty, stripped text without control characters (newlines allowed)."""
     return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
 
 
-def Line(max_length: int) -> Any:  # noqa: N802
+def Line(max_length: int) -> Any:
     """A non-empty single line without control characters."""
     return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_line)]
 
@@ -49,7 +49,9 @@ def _unique_fields(value: list[str]) -> list[str]:
     return seen
 
 
-FieldList = Annotated[list[FieldOfAction], Field(min_length=1, max_length=6), AfterValidator(_unique_fields)]
+FieldList = Annotated[
+    list[FieldOfAction], Field(min_length=1, max_length=6), AfterValidator(_unique_fields)
+]
 TRL = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1–9")]
 
 

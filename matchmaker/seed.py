@@ -35,14 +35,20 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
     """Insert the organisations, challenges and groups not loaded before; return counts added."""
     added = {"organisations": 0, "challenges": 0, "groups": 0, "publications": 0}
     orgs: dict[str, Organisation] = {
-        o.seed_key: o for o in session.scalars(select(Organisation).where(Organisation.seed_key.is_not(None)))
+        o.seed_key: o
+        for o in session.scalars(select(Organisation).where(Organisation.seed_key.is_not(None)))
         if o.seed_key
     }
     for rec in read_jsonl(seed_dir / "organisations.jsonl"):
         if rec["key"] in orgs:
             continue
-        org = Organisation(seed_key=rec["key"], name=rec["name"], kind=OrganisationKind(rec["kind"]),
-                           city=rec.get("city", ""), website=rec.get("website", ""))
+        org = Organisation(
+            seed_key=rec["key"],
+            name=rec["name"],
+            kind=OrganisationKind(rec["kind"]),
+            city=rec.get("city", ""),
+            website=rec.get("website", ""),
+        )
         session.add(org)
         orgs[rec["key"]] = org
         added["organisations"] += 1
@@ -52,30 +58,55 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
     for rec in read_jsonl(seed_dir / "challenges.jsonl"):
         if rec["key"] in known:
             continue
-        session.add(Challenge(
-            seed_key=rec["key"], organisation=orgs[rec["organisation"]], title=rec["title"],
-            summary=rec["summary"], confidential=rec.get("confidential", ""), fields=rec["fields"],
-            trl_now=rec["trl_now"], trl_target=rec["trl_target"], budget_band=BudgetBand(rec["budget_band"]),
-            deadline=dt.date.fromisoformat(rec["deadline"]) if rec.get("deadline") else None,
-            co2_saving_t=rec.get("co2_saving_t"), status=ChallengeStatus(rec.get("status", "open")),
-            language=rec.get("language", "en"),
-        ))
+        session.add(
+            Challenge(
+                seed_key=rec["key"],
+                organisation=orgs[rec["organisation"]],
+                title=rec["title"],
+                summary=rec["summary"],
+                confidential=rec.get("confidential", ""),
+                fields=rec["fields"],
+                trl_now=rec["trl_now"],
+                trl_target=rec["trl_target"],
+                budget_band=BudgetBand(rec["budget_band"]),
+                deadline=dt.date.fromisoformat(rec["deadline"]) if rec.get("deadline") else None,
+                co2_saving_t=rec.get("co2_saving_t"),
+                status=ChallengeStatus(rec.get("status", "open")),
+                language=rec.get("language", "en"),
+            )
+        )
         added["challenges"] += 1
 
-    known = set(session.scalars(select(ResearchGroup.seed_key).where(ResearchGroup.seed_key.is_not(None))))
+    known = set(
+        session.scalars(select(ResearchGroup.seed_key).where(ResearchGroup.seed_key.is_not(None)))
+    )
     for rec in read_jsonl(seed_dir / "groups.jsonl"):
         if rec["key"] in known:
             continue
         group = ResearchGroup(
-            seed_key=rec["key"], institution=orgs[rec["institution"]], name=rec["name"],
-            head=rec.get("head", ""), capabilities=rec["capabilities"], methods=rec.get("methods", ""),
-            keywords=rec.get("keywords", []), fields=rec["fields"], trl_min=rec["trl_min"],
-            trl_max=rec["trl_max"], capacity=rec.get("capacity", 1), contact=rec.get("contact", ""),
+            seed_key=rec["key"],
+            institution=orgs[rec["institution"]],
+            name=rec["name"],
+            head=rec.get("head", ""),
+            capabilities=rec["capabilities"],
+            methods=rec.get("methods", ""),
+            keywords=rec.get("keywords", []),
+            fields=rec["fields"],
+            trl_min=rec["trl_min"],
+            trl_max=rec["trl_max"],
+            capacity=rec.get("capacity", 1),
+            contact=rec.get("contact", ""),
             language=rec.get("language", "en"),
         )
         for pub in rec.get("publications", []):
-            group.publications.append(Publication(title=pub["title"], abstract=pub.get("abstract", ""),
-                                                  year=pub.get("year"), doi=pub.get("doi", "")))
+            group.publications.append(
+                Publication(
+                    title=pub["title"],
+                    abstract=pub.get("abstract", ""),
+                    year=pub.get("year"),
+                    doi=pub.get("doi", ""),
+                )
+            )
             added["publications"] += 1
         session.add(group)
         added["groups"] += 1

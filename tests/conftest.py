@@ -52,8 +52,14 @@ def pg_migrated() -> str:
 def _truncate_pg(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -77,9 +83,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    """The real embedding model, loaded once per test session."""
+    from matchmaker.ranking.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(threads=2)
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings, TESTING=True)
+def app(settings: Settings, embedder: Any) -> Iterator[Flask]:
+    app = create_app(settings, embedder=embedder, TESTING=True)
     yield app
     app.extensions["matchmaker.engine"].dispose()
 
@@ -101,10 +115,14 @@ class Api:
         return self.client.get(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
     def post(self, url: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.post(
+            url, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
 
     def patch(self, url: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.patch(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.patch(
+            url, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
 
     def put(self, url: str, json: Any = None, **kw: Any) -> Any:
         return self.client.put(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
@@ -121,5 +139,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = reporter.stats.get("skipped", []) if reporter else []
     pg_skips = [r for r in skipped if "postgres" in r.nodeid]
     if pg_skips:
-        reporter.write_line(f"{len(pg_skips)} PostgreSQL tests were skipped; CI requires them", red=True)
+        reporter.write_line(
+            f"{len(pg_skips)} PostgreSQL tests were skipped; CI requires them", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -57,8 +57,14 @@ def group_body(**overrides: Any) -> dict[str, Any]:
         "trl_max": 7,
         "capacity": 2,
         "contact": "petersen@uni.example",
-        "publications": [{"title": "High-temperature heat pumps for process steam", "abstract": "We show ...",
-                          "year": 2024, "doi": "10.5555/hthp"}],
+        "publications": [
+            {
+                "title": "High-temperature heat pumps for process steam",
+                "abstract": "We show ...",
+                "year": 2024,
+                "doi": "10.5555/hthp",
+            }
+        ],
     }
     body.update(overrides)
     return body

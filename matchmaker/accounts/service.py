@@ -33,7 +33,9 @@ def issue_token(session: Session, user: User, name: str = "") -> str:
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
     )
     if row is None or not row.user.active:
         return None
@@ -42,7 +44,9 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def expected_org_kind(role: Role) -> OrganisationKind | None:
     """Which kind of organisation a role belongs to (None: no organisation)."""
-    return {Role.COMPANY: OrganisationKind.COMPANY, Role.GROUP: OrganisationKind.INSTITUTION}.get(role)
+    return {Role.COMPANY: OrganisationKind.COMPANY, Role.GROUP: OrganisationKind.INSTITUTION}.get(
+        role
+    )
 
 
 def create_user(
@@ -60,8 +64,13 @@ def create_user(
     if not email or "@" not in email:
         raise field_error("email", "must be an e-mail address")
     if session.scalar(select(User).where(User.email == email)) is not None:
-        raise Problem(409, "Conflict", f"email: a user with {email} exists already", code="conflict",
-                      errors=[{"field": "email", "message": "already registered"}])
+        raise Problem(
+            409,
+            "Conflict",
+            f"email: a user with {email} exists already",
+            code="conflict",
+            errors=[{"field": "email", "message": "already registered"}],
+        )
     org = None
     kind = expected_org_kind(role)
     if organisation:
@@ -96,8 +105,13 @@ def check_password(session: Session, email: str, password: str) -> User | None:
     if user is None or not user.active or user.password_hash is None:
         return None
     if user.locked_until is not None and user.locked_until > now:
-        raise Problem(429, "Too many requests", "Too many failed sign-ins; try again later.",
-                      code="locked", headers={"Retry-After": str(int((user.locked_until - now).total_seconds()) + 1)})
+        raise Problem(
+            429,
+            "Too many requests",
+            "Too many failed sign-ins; try again later.",
+            code="locked",
+            headers={"Retry-After": str(int((user.locked_until - now).total_seconds()) + 1)},
+        )
     if not check_password_hash(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= LOCKOUT_AFTER:

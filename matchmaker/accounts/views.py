@@ -10,7 +10,15 @@ from werkzeug.security import generate_password_hash
 
 from matchmaker.accounts import service
 from matchmaker.accounts.models import User
-from matchmaker.accounts.schemas import TokenIn, TokenOut, UserCreated, UserIn, UserOut, UserPatch, UserQuery
+from matchmaker.accounts.schemas import (
+    TokenIn,
+    TokenOut,
+    UserCreated,
+    UserIn,
+    UserOut,
+    UserPatch,
+    UserQuery,
+)
 from matchmaker.api.problems import not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.audit.service import record
@@ -22,10 +30,17 @@ bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
 
 
 def user_out(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
-            "organisation_id": user.organisation_id,
-            "organisation": user.organisation.name if user.organisation else None,
-            "group_id": user.group_id, "active": user.active, "created_at": user.created_at.isoformat()}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "organisation_id": user.organisation_id,
+        "organisation": user.organisation.name if user.organisation else None,
+        "group_id": user.group_id,
+        "active": user.active,
+        "created_at": user.created_at.isoformat(),
+    }
 
 
 @endpoint(bp, "/me", summary="Your own account", response=UserOut)
@@ -33,8 +48,15 @@ def me() -> dict[str, Any]:
     return user_out(g.user)
 
 
-@endpoint(bp, "/tokens", "POST", summary="Issue yourself a new API token", body=TokenIn,
-          response=TokenOut, status=201)
+@endpoint(
+    bp,
+    "/tokens",
+    "POST",
+    summary="Issue yourself a new API token",
+    body=TokenIn,
+    response=TokenOut,
+    status=201,
+)
 def new_token(body: TokenIn) -> dict[str, Any]:
     session = get_session()
     user = session.merge(g.user)
@@ -43,7 +65,9 @@ def new_token(body: TokenIn) -> dict[str, Any]:
     return {"token": token, "prefix": token[:10]}
 
 
-@endpoint(bp, "/users", summary="List users", roles=("admin",), query=UserQuery, response=Page[UserOut])
+@endpoint(
+    bp, "/users", summary="List users", roles=("admin",), query=UserQuery, response=Page[UserOut]
+)
 def list_users(query: UserQuery) -> dict[str, Any]:
     stmt = select(User)
     if query.role is not None:
@@ -51,23 +75,56 @@ def list_users(query: UserQuery) -> dict[str, Any]:
     if query.q:
         stmt = stmt.where(text_filter(query.q, User.email, User.name))
     rows, total = paginate(get_session(), stmt.order_by(User.id), query)
-    return {"items": [user_out(u) for u in rows], "page": query.page, "per_page": query.per_page, "total": total}
+    return {
+        "items": [user_out(u) for u in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+    }
 
 
-@endpoint(bp, "/users", "POST", summary="Create a user and their first API token", roles=("admin",),
-          body=UserIn, response=UserCreated, status=201)
+@endpoint(
+    bp,
+    "/users",
+    "POST",
+    summary="Create a user and their first API token",
+    roles=("admin",),
+    body=UserIn,
+    response=UserCreated,
+    status=201,
+)
 def create_user(body: UserIn) -> dict[str, Any]:
     session = get_session()
-    user = service.create_user(session, email=str(body.email), role=body.role, organisation=body.organisation,
-                               password=body.password, name=body.name or "")
+    user = service.create_user(
+        session,
+        email=str(body.email),
+        role=body.role,
+        organisation=body.organisation,
+        password=body.password,
+        name=body.name or "",
+    )
     token = service.issue_token(session, user, "created by admin")
-    record(session, g.user.id, "user", user.id, "create", {"email": user.email, "role": user.role.value})
+    record(
+        session,
+        g.user.id,
+        "user",
+        user.id,
+        "create",
+        {"email": user.email, "role": user.role.value},
+    )
     session.commit()
     return {**user_out(user), "token": token}
 
 
-@endpoint(bp, "/users/<int:user_id>", "PATCH", summary="Change or deactivate a user", roles=("admin",),
-          body=UserPatch, response=UserOut)
+@endpoint(
+    bp,
+    "/users/<int:user_id>",
+    "PATCH",
+    summary="Change or deactivate a user",
+    roles=("admin",),
+    body=UserPatch,
+    response=UserOut,
+)
 def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
     session = get_session()
     user = session.get(User, user_id)

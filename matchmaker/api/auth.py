@@ -44,8 +44,13 @@ def require_user() -> User:
     user: User | None = g.get("user")
     if user is None:
         detail = g.get("auth_error") or "Sign in: send 'Authorization: Bearer <token>'."
-        raise Problem(401, "Unauthorized", detail, code="unauthorized",
-                      headers={"WWW-Authenticate": 'Bearer realm="matchmaker"'})
+        raise Problem(
+            401,
+            "Unauthorized",
+            detail,
+            code="unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="matchmaker"'},
+        )
     return user
 
 

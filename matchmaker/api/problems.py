@@ -61,7 +61,9 @@ def field_error(field: str, message: str, status: int = 422) -> Problem:
 
 
 def not_found(what: str) -> Problem:
-    return Problem(404, "Not found", f"{what} does not exist or is not visible to you.", code="not-found")
+    return Problem(
+        404, "Not found", f"{what} does not exist or is not visible to you.", code="not-found"
+    )
 
 
 def forbidden(detail: str = "Your role may not do this.") -> Problem:
@@ -102,7 +104,7 @@ def init_app(app: Flask) -> None:
         response = problem_response(problem)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
-        for key, value in (exc.get_headers() or []):
+        for key, value in exc.get_headers() or []:
             if key.lower() == "retry-after":
                 response.headers[key] = value
         return response
@@ -118,5 +120,7 @@ def init_app(app: Flask) -> None:
             except Exception:
                 return "Internal server error", 500
         return problem_response(
-            Problem(500, "Internal server error", "Something went wrong on our side.", code="internal")
+            Problem(
+                500, "Internal server error", "Something went wrong on our side.", code="internal"
+            )
         )

@@ -96,9 +96,13 @@ def read_json_body() -> Any:
     try:
         value = _json.loads(text)
     except RecursionError:
-        raise Problem(400, "Bad request", "The JSON body is nested too deeply.", code="json") from None
+        raise Problem(
+            400, "Bad request", "The JSON body is nested too deeply.", code="json"
+        ) from None
     except ValueError as exc:
-        raise Problem(400, "Bad request", f"The body is not valid JSON: {exc}", code="json") from None
+        raise Problem(
+            400, "Bad request", f"The body is not valid JSON: {exc}", code="json"
+        ) from None
     if _depth(value, JSON_DEPTH_LIMIT) > JSON_DEPTH_LIMIT:
         raise Problem(400, "Bad request", "The JSON body is nested too deeply.", code="json")
     g.json_text = text
@@ -158,8 +162,18 @@ def endpoint(
     prefix = bp.url_prefix or ""
     path = (prefix + rule).replace("<int:", "{").replace("<", "{").replace(">", "}")
     OPERATIONS.append(
-        Operation(path, method.lower(), summary, bp.name, None if public else (role_tuple or ("any",)),
-                  body, query, response, status, many)
+        Operation(
+            path,
+            method.lower(),
+            summary,
+            bp.name,
+            None if public else (role_tuple or ("any",)),
+            body,
+            query,
+            response,
+            status,
+            many,
+        )
     )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -201,22 +215,45 @@ def openapi_document() -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     for op in OPERATIONS:
-        item: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{op.method}_{op.path}"}
+        item: dict[str, Any] = {
+            "summary": op.summary,
+            "tags": [op.tag],
+            "operationId": f"{op.method}_{op.path}",
+        }
         params = []
         for name in _path_params(op.path):
-            params.append({"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}})
+            params.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            )
         if op.query is not None:
             for name, info in op.query.model_fields.items():
                 schema = op.query.model_json_schema()["properties"][name]
-                param: dict[str, Any] = {"name": name, "in": "query", "required": info.is_required(), "schema": schema}
-                if schema.get("type") == "array" or "anyOf" in schema and any(s.get("type") == "array" for s in schema["anyOf"]):
+                param: dict[str, Any] = {
+                    "name": name,
+                    "in": "query",
+                    "required": info.is_required(),
+                    "schema": schema,
+                }
+                if (
+                    schema.get("type") == "array"
+                    or ("anyOf" in schema
+                    and any(s.get("type") == "array" for s in schema["anyOf"]))
+                ):
                     param["style"] = "form"
                     param["explode"] = True
                 params.append(param)
         if params:
             item["parameters"] = params
         if op.body is not None:
-            item["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+            item["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(op.body)}},
+            }
         responses: dict[str, Any] = {}
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
@@ -224,7 +261,11 @@ def openapi_document() -> dict[str, Any]:
         elif op.status != 204:
             ok["content"] = {"application/json": {"schema": {}}}
         responses[str(op.status)] = ok
-        problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        problem = {
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }
+        }
         if op.roles is not None:
             responses["401"] = {"description": "Not signed in", **problem}
             responses["403"] = {"description": "Not allowed for your role", **problem}

@@ -21,10 +21,14 @@ class ChallengeIn(StrictInput):
     trl_target: TRL
     budget_band: BudgetBand
     deadline: dt.date | None = None
-    co2_saving_t: float | None = Field(None, ge=0, le=10_000_000, description="Expected CO2 saving, t/yr")
+    co2_saving_t: float | None = Field(
+        None, ge=0, le=10_000_000, description="Expected CO2 saving, t/yr"
+    )
     status: ChallengeStatus = ChallengeStatus.DRAFT
     language: Line(5) = "en"  # type: ignore[valid-type]
-    organisation_id: int | None = Field(None, ge=1, description="Office only: the company it belongs to")
+    organisation_id: int | None = Field(
+        None, ge=1, description="Office only: the company it belongs to"
+    )
 
     @model_validator(mode="after")
     def _trl_order(self) -> ChallengeIn:

@@ -47,13 +47,16 @@ def is_introduced(session: Session, challenge: Challenge, group_id: int | None) 
     """Whether the office introduced this group to the challenge's company."""
     if group_id is None:
         return False
-    return session.scalar(
-        select(Proposal.id).where(
-            Proposal.challenge_id == challenge.id,
-            Proposal.group_id == group_id,
-            Proposal.status.in_(list(INTRODUCED_STATUSES)),
+    return (
+        session.scalar(
+            select(Proposal.id).where(
+                Proposal.challenge_id == challenge.id,
+                Proposal.group_id == group_id,
+                Proposal.status.in_(list(INTRODUCED_STATUSES)),
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def may_see_confidential(session: Session, user: User, challenge: Challenge) -> bool:
@@ -74,7 +77,9 @@ def may_edit(user: User, challenge: Challenge) -> bool:
 
 def get_visible(session: Session, user: User, challenge_id: int) -> Challenge:
     """The challenge if ``user`` may read it; 404 otherwise (ids are not an oracle)."""
-    challenge = session.scalar(select(Challenge).where(Challenge.id == challenge_id, visible_condition(user)))
+    challenge = session.scalar(
+        select(Challenge).where(Challenge.id == challenge_id, visible_condition(user))
+    )
     if challenge is None:
         raise not_found(f"Challenge {challenge_id}")
     return challenge
@@ -88,7 +93,9 @@ def to_out(session: Session, user: User, challenge: Challenge) -> dict[str, Any]
         "organisation": challenge.organisation.name,
         "title": challenge.title,
         "summary": challenge.summary,
-        "confidential": challenge.confidential if may_see_confidential(session, user, challenge) else None,
+        "confidential": challenge.confidential
+        if may_see_confidential(session, user, challenge)
+        else None,
         "fields": list(challenge.fields),
         "trl_now": challenge.trl_now,
         "trl_target": challenge.trl_target,
@@ -103,10 +110,14 @@ def to_out(session: Session, user: User, challenge: Challenge) -> dict[str, Any]
     }
 
 
-def list_challenges(session: Session, user: User, query: ChallengeQuery) -> tuple[list[Challenge], int]:
+def list_challenges(
+    session: Session, user: User, query: ChallengeQuery
+) -> tuple[list[Challenge], int]:
     """A page of the challenges ``user`` may read, filtered."""
     stmt = select(Challenge).where(visible_condition(user))
-    stmt = stmt.where(Challenge.archived_at.is_not(None) if query.archived else Challenge.archived_at.is_(None))
+    stmt = stmt.where(
+        Challenge.archived_at.is_not(None) if query.archived else Challenge.archived_at.is_(None)
+    )
     if query.status is not None:
         stmt = stmt.where(Challenge.status == query.status)
     if query.organisation_id is not None:
@@ -128,7 +139,9 @@ def _company_for(session: Session, user: User, organisation_id: int | None) -> O
         org = user.organisation
     elif user.role in (Role.OFFICE, Role.ADMIN):
         if organisation_id is None:
-            raise field_error("organisation_id", "the office names the company a challenge belongs to")
+            raise field_error(
+                "organisation_id", "the office names the company a challenge belongs to"
+            )
         org = session.get(Organisation, organisation_id)
     else:
         raise forbidden("Only companies and the office post challenges.")
@@ -152,12 +165,18 @@ def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challen
     return challenge
 
 
-def update_challenge(session: Session, user: User, challenge: Challenge, patch: ChallengePatch) -> Challenge:
+def update_challenge(
+    session: Session, user: User, challenge: Challenge, patch: ChallengePatch
+) -> Challenge:
     """Change the members the client sent; TRL order is checked on the result."""
     if not may_edit(user, challenge):
         raise forbidden("Only the company that posted this challenge and the office edit it.")
-    changes = apply_patch(challenge, patch, nullable=frozenset({"deadline", "co2_saving_t"}),
-                          blank=frozenset({"confidential"}))
+    changes = apply_patch(
+        challenge,
+        patch,
+        nullable=frozenset({"deadline", "co2_saving_t"}),
+        blank=frozenset({"confidential"}),
+    )
     if challenge.trl_target < challenge.trl_now:
         raise field_error("trl_target", "must be at least trl_now")
     if changes:

@@ -15,7 +15,13 @@ from matchmaker.schemas import Page
 bp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges")
 
 
-@endpoint(bp, "", summary="List the challenges you may read", query=ChallengeQuery, response=Page[ChallengeOut])
+@endpoint(
+    bp,
+    "",
+    summary="List the challenges you may read",
+    query=ChallengeQuery,
+    response=Page[ChallengeOut],
+)
 def list_challenges(query: ChallengeQuery) -> dict[str, Any]:
     session = get_session()
     rows, total = service.list_challenges(session, g.user, query)
@@ -27,8 +33,16 @@ def list_challenges(query: ChallengeQuery) -> dict[str, Any]:
     }
 
 
-@endpoint(bp, "", "POST", summary="Post a challenge", roles=("company", "office", "admin"),
-          body=ChallengeIn, response=ChallengeOut, status=201)
+@endpoint(
+    bp,
+    "",
+    "POST",
+    summary="Post a challenge",
+    roles=("company", "office", "admin"),
+    body=ChallengeIn,
+    response=ChallengeOut,
+    status=201,
+)
 def create_challenge(body: ChallengeIn) -> dict[str, Any]:
     session = get_session()
     challenge = service.create_challenge(session, g.user, body)
@@ -42,8 +56,15 @@ def get_challenge(challenge_id: int) -> dict[str, Any]:
     return service.to_out(session, g.user, service.get_visible(session, g.user, challenge_id))
 
 
-@endpoint(bp, "/<int:challenge_id>", "PATCH", summary="Change a challenge",
-          roles=("company", "office", "admin"), body=ChallengePatch, response=ChallengeOut)
+@endpoint(
+    bp,
+    "/<int:challenge_id>",
+    "PATCH",
+    summary="Change a challenge",
+    roles=("company", "office", "admin"),
+    body=ChallengePatch,
+    response=ChallengeOut,
+)
 def update_challenge(challenge_id: int, body: ChallengePatch) -> dict[str, Any]:
     session = get_session()
     challenge = service.get_visible(session, g.user, challenge_id)
@@ -52,8 +73,14 @@ def update_challenge(challenge_id: int, body: ChallengePatch) -> dict[str, Any]:
     return service.to_out(session, g.user, challenge)
 
 
-@endpoint(bp, "/<int:challenge_id>", "DELETE", summary="Archive a challenge",
-          roles=("company", "office", "admin"), status=204)
+@endpoint(
+    bp,
+    "/<int:challenge_id>",
+    "DELETE",
+    summary="Archive a challenge",
+    roles=("company", "office", "admin"),
+    status=204,
+)
 def archive_challenge(challenge_id: int) -> Response:
     session = get_session()
     service.archive_challenge(session, g.user, service.get_visible(session, g.user, challenge_id))

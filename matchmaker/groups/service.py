@@ -13,14 +13,22 @@ from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, paginate, text_filter
 from matchmaker.db import utcnow
 from matchmaker.groups.models import Publication, ResearchGroup
-from matchmaker.groups.schemas import GroupIn, GroupPatch, GroupQuery, PublicationIn, PublicationPatch
+from matchmaker.groups.schemas import (
+    GroupIn,
+    GroupPatch,
+    GroupQuery,
+    PublicationIn,
+    PublicationPatch,
+)
 from matchmaker.matching import index_state
 from matchmaker.organisations.models import Organisation, OrganisationKind
 
 
 def may_edit(user: User, group: ResearchGroup) -> bool:
     """The group's own users and the office edit a profile."""
-    return user.role in (Role.OFFICE, Role.ADMIN) or (user.role == Role.GROUP and user.group_id == group.id)
+    return user.role in (Role.OFFICE, Role.ADMIN) or (
+        user.role == Role.GROUP and user.group_id == group.id
+    )
 
 
 def get_group(session: Session, group_id: int, *, include_archived: bool = True) -> ResearchGroup:
@@ -32,8 +40,14 @@ def get_group(session: Session, group_id: int, *, include_archived: bool = True)
 
 
 def publication_out(p: Publication) -> dict[str, Any]:
-    return {"id": p.id, "group_id": p.group_id, "title": p.title, "abstract": p.abstract,
-            "year": p.year, "doi": p.doi}
+    return {
+        "id": p.id,
+        "group_id": p.group_id,
+        "title": p.title,
+        "abstract": p.abstract,
+        "year": p.year,
+        "doi": p.doi,
+    }
 
 
 def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
@@ -63,11 +77,19 @@ def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
 def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup], int]:
     """A page of research groups, filtered."""
     stmt = select(ResearchGroup).options(selectinload(ResearchGroup.publications))
-    stmt = stmt.where(ResearchGroup.archived_at.is_not(None) if query.archived else ResearchGroup.archived_at.is_(None))
+    stmt = stmt.where(
+        ResearchGroup.archived_at.is_not(None)
+        if query.archived
+        else ResearchGroup.archived_at.is_(None)
+    )
     if query.institution_id is not None:
         stmt = stmt.where(ResearchGroup.institution_id == query.institution_id)
     if query.q:
-        stmt = stmt.where(text_filter(query.q, ResearchGroup.name, ResearchGroup.capabilities, ResearchGroup.methods))
+        stmt = stmt.where(
+            text_filter(
+                query.q, ResearchGroup.name, ResearchGroup.capabilities, ResearchGroup.methods
+            )
+        )
     stmt = stmt.order_by(ResearchGroup.id)
     if query.field:
         ids = [r.id for r in session.scalars(stmt) if set(r.fields) & set(query.field)]
@@ -78,8 +100,12 @@ def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup
 def _institution_for(session: Session, user: User, institution_id: int | None) -> Organisation:
     if user.role == Role.GROUP:
         if user.group_id is not None:
-            raise Problem(409, "Conflict", "Your account has a group profile already; edit it instead.",
-                          code="conflict")
+            raise Problem(
+                409,
+                "Conflict",
+                "Your account has a group profile already; edit it instead.",
+                code="conflict",
+            )
         if institution_id is not None and institution_id != user.organisation_id:
             raise field_error("institution_id", "a group registers at its own institution")
         org = user.organisation
@@ -114,7 +140,9 @@ def create_group(session: Session, user: User, data: GroupIn) -> ResearchGroup:
     return group
 
 
-def update_group(session: Session, user: User, group: ResearchGroup, patch: GroupPatch) -> ResearchGroup:
+def update_group(
+    session: Session, user: User, group: ResearchGroup, patch: GroupPatch
+) -> ResearchGroup:
     """Change the members the client sent; the TRL range is checked on the result."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its profile.")
@@ -138,17 +166,28 @@ def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
 
 
 def _new_publication(data: PublicationIn) -> Publication:
-    return Publication(title=data.title, abstract=data.abstract or "", year=data.year, doi=data.doi or "")
+    return Publication(
+        title=data.title, abstract=data.abstract or "", year=data.year, doi=data.doi or ""
+    )
 
 
-def add_publication(session: Session, user: User, group: ResearchGroup, data: PublicationIn) -> Publication:
+def add_publication(
+    session: Session, user: User, group: ResearchGroup, data: PublicationIn
+) -> Publication:
     """Add a publication to a group's profile."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its publications.")
     pub = _new_publication(data)
     group.publications.append(pub)
     session.flush()
-    record(session, user.id, "publication", pub.id, "create", {"group_id": group.id, "title": pub.title})
+    record(
+        session,
+        user.id,
+        "publication",
+        pub.id,
+        "create",
+        {"group_id": group.id, "title": pub.title},
+    )
     index_state.bump(session)
     return pub
 
@@ -160,22 +199,34 @@ def get_publication(group: ResearchGroup, publication_id: int) -> Publication:
     raise not_found(f"Publication {publication_id} of group {group.id}")
 
 
-def update_publication(session: Session, user: User, group: ResearchGroup, pub: Publication,
-                       patch: PublicationPatch) -> Publication:
+def update_publication(
+    session: Session, user: User, group: ResearchGroup, pub: Publication, patch: PublicationPatch
+) -> Publication:
     """Change a publication."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its publications.")
-    changes = apply_patch(pub, patch, nullable=frozenset({"year"}), blank=frozenset({"abstract", "doi"}))
+    changes = apply_patch(
+        pub, patch, nullable=frozenset({"year"}), blank=frozenset({"abstract", "doi"})
+    )
     if changes:
         record(session, user.id, "publication", pub.id, "update", changes)
         index_state.bump(session)
     return pub
 
 
-def delete_publication(session: Session, user: User, group: ResearchGroup, pub: Publication) -> None:
+def delete_publication(
+    session: Session, user: User, group: ResearchGroup, pub: Publication
+) -> None:
     """Remove a publication from a profile."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its publications.")
     group.publications.remove(pub)
-    record(session, user.id, "publication", pub.id, "delete", {"group_id": group.id, "title": pub.title})
+    record(
+        session,
+        user.id,
+        "publication",
+        pub.id,
+        "delete",
+        {"group_id": group.id, "title": pub.title},
+    )
     index_state.bump(session)

@@ -27,12 +27,24 @@ EDITORS = ("group", "office", "admin")
 @endpoint(bp, "", summary="List research groups", query=GroupQuery, response=Page[GroupOut])
 def list_groups(query: GroupQuery) -> dict[str, Any]:
     rows, total = service.list_groups(get_session(), query)
-    return {"items": [service.to_out(g.user, r) for r in rows], "page": query.page,
-            "per_page": query.per_page, "total": total}
+    return {
+        "items": [service.to_out(g.user, r) for r in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+    }
 
 
-@endpoint(bp, "", "POST", summary="Register a research group", roles=EDITORS, body=GroupIn,
-          response=GroupOut, status=201)
+@endpoint(
+    bp,
+    "",
+    "POST",
+    summary="Register a research group",
+    roles=EDITORS,
+    body=GroupIn,
+    response=GroupOut,
+    status=201,
+)
 def create_group(body: GroupIn) -> dict[str, Any]:
     session = get_session()
     group = service.create_group(session, g.user, body)
@@ -45,8 +57,15 @@ def get_group(group_id: int) -> dict[str, Any]:
     return service.to_out(g.user, service.get_group(get_session(), group_id))
 
 
-@endpoint(bp, "/<int:group_id>", "PATCH", summary="Change a group's profile", roles=EDITORS,
-          body=GroupPatch, response=GroupOut)
+@endpoint(
+    bp,
+    "/<int:group_id>",
+    "PATCH",
+    summary="Change a group's profile",
+    roles=EDITORS,
+    body=GroupPatch,
+    response=GroupOut,
+)
 def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
     session = get_session()
     group = service.update_group(session, g.user, service.get_group(session, group_id), body)
@@ -62,16 +81,28 @@ def archive_group(group_id: int) -> Response:
     return Response(status=204)
 
 
-@endpoint(bp, "/<int:group_id>/publications", summary="List a group's publications",
-          response=Page[PublicationOut])
+@endpoint(
+    bp,
+    "/<int:group_id>/publications",
+    summary="List a group's publications",
+    response=Page[PublicationOut],
+)
 def list_publications(group_id: int) -> dict[str, Any]:
     group = service.get_group(get_session(), group_id)
     items = [service.publication_out(p) for p in group.publications]
     return {"items": items, "page": 1, "per_page": max(len(items), 1), "total": len(items)}
 
 
-@endpoint(bp, "/<int:group_id>/publications", "POST", summary="Add a publication", roles=EDITORS,
-          body=PublicationIn, response=PublicationOut, status=201)
+@endpoint(
+    bp,
+    "/<int:group_id>/publications",
+    "POST",
+    summary="Add a publication",
+    roles=EDITORS,
+    body=PublicationIn,
+    response=PublicationOut,
+    status=201,
+)
 def add_publication(group_id: int, body: PublicationIn) -> dict[str, Any]:
     session = get_session()
     pub = service.add_publication(session, g.user, service.get_group(session, group_id), body)
@@ -79,28 +110,51 @@ def add_publication(group_id: int, body: PublicationIn) -> dict[str, Any]:
     return service.publication_out(pub)
 
 
-@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", summary="Read a publication",
-          response=PublicationOut)
+@endpoint(
+    bp,
+    "/<int:group_id>/publications/<int:publication_id>",
+    summary="Read a publication",
+    response=PublicationOut,
+)
 def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
     group = service.get_group(get_session(), group_id)
     return service.publication_out(service.get_publication(group, publication_id))
 
 
-@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", "PATCH",
-          summary="Change a publication", roles=EDITORS, body=PublicationPatch, response=PublicationOut)
-def update_publication(group_id: int, publication_id: int, body: PublicationPatch) -> dict[str, Any]:
+@endpoint(
+    bp,
+    "/<int:group_id>/publications/<int:publication_id>",
+    "PATCH",
+    summary="Change a publication",
+    roles=EDITORS,
+    body=PublicationPatch,
+    response=PublicationOut,
+)
+def update_publication(
+    group_id: int, publication_id: int, body: PublicationPatch
+) -> dict[str, Any]:
     session = get_session()
     group = service.get_group(session, group_id)
-    pub = service.update_publication(session, g.user, group, service.get_publication(group, publication_id), body)
+    pub = service.update_publication(
+        session, g.user, group, service.get_publication(group, publication_id), body
+    )
     session.commit()
     return service.publication_out(pub)
 
 
-@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", "DELETE",
-          summary="Remove a publication", roles=EDITORS, status=204)
+@endpoint(
+    bp,
+    "/<int:group_id>/publications/<int:publication_id>",
+    "DELETE",
+    summary="Remove a publication",
+    roles=EDITORS,
+    status=204,
+)
 def delete_publication(group_id: int, publication_id: int) -> Response:
     session = get_session()
     group = service.get_group(session, group_id)
-    service.delete_publication(session, g.user, group, service.get_publication(group, publication_id))
+    service.delete_publication(
+        session, g.user, group, service.get_publication(group, publication_id)
+    )
     session.commit()
     return Response(status=204)

@@ -10,7 +10,9 @@ from matchmaker.matching.models import IndexState
 
 def bump(session: Session) -> None:
     """Mark the searchable index as changed; every worker reloads within seconds."""
-    result = session.execute(update(IndexState).where(IndexState.id == 1).values(version=IndexState.version + 1))
+    result = session.execute(
+        update(IndexState).where(IndexState.id == 1).values(version=IndexState.version + 1)
+    )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         session.add(IndexState(id=1, version=1))
 

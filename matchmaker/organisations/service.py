@@ -17,9 +17,15 @@ from matchmaker.organisations.schemas import OrganisationIn, OrganisationPatch, 
 
 
 def to_out(org: Organisation) -> dict[str, Any]:
-    return {"id": org.id, "name": org.name, "kind": org.kind.value, "city": org.city,
-            "website": org.website, "archived": org.archived_at is not None,
-            "created_at": org.created_at.isoformat()}
+    return {
+        "id": org.id,
+        "name": org.name,
+        "kind": org.kind.value,
+        "city": org.city,
+        "website": org.website,
+        "archived": org.archived_at is not None,
+        "created_at": org.created_at.isoformat(),
+    }
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -34,13 +40,24 @@ def _name_taken(session: Session, name: str, exclude_id: int | None = None) -> N
     if exclude_id is not None:
         stmt = stmt.where(Organisation.id != exclude_id)
     if session.scalar(stmt) is not None:
-        raise Problem(409, "Conflict", f"name: an organisation named {name!r} exists already",
-                      errors=[{"field": "name", "message": "already exists"}], code="conflict")
+        raise Problem(
+            409,
+            "Conflict",
+            f"name: an organisation named {name!r} exists already",
+            errors=[{"field": "name", "message": "already exists"}],
+            code="conflict",
+        )
 
 
-def list_organisations(session: Session, query: OrganisationQuery) -> tuple[list[Organisation], int]:
+def list_organisations(
+    session: Session, query: OrganisationQuery
+) -> tuple[list[Organisation], int]:
     stmt = select(Organisation)
-    stmt = stmt.where(Organisation.archived_at.is_not(None) if query.archived else Organisation.archived_at.is_(None))
+    stmt = stmt.where(
+        Organisation.archived_at.is_not(None)
+        if query.archived
+        else Organisation.archived_at.is_(None)
+    )
     if query.kind is not None:
         stmt = stmt.where(Organisation.kind == query.kind)
     if query.q:
@@ -57,7 +74,9 @@ def create_organisation(session: Session, user: User, data: OrganisationIn) -> O
     return org
 
 
-def update_organisation(session: Session, user: User, org: Organisation, patch: OrganisationPatch) -> Organisation:
+def update_organisation(
+    session: Session, user: User, org: Organisation, patch: OrganisationPatch
+) -> Organisation:
     if patch.name is not None:
         _name_taken(session, patch.name, exclude_id=org.id)
     changes = apply_patch(org, patch, blank=frozenset({"website"}))

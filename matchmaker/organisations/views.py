@@ -21,15 +21,29 @@ bp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations")
 OFFICE = ("office", "admin")
 
 
-@endpoint(bp, "", summary="List organisations", query=OrganisationQuery, response=Page[OrganisationOut])
+@endpoint(
+    bp, "", summary="List organisations", query=OrganisationQuery, response=Page[OrganisationOut]
+)
 def list_organisations(query: OrganisationQuery) -> dict[str, Any]:
     rows, total = service.list_organisations(get_session(), query)
-    return {"items": [service.to_out(o) for o in rows], "page": query.page,
-            "per_page": query.per_page, "total": total}
+    return {
+        "items": [service.to_out(o) for o in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+    }
 
 
-@endpoint(bp, "", "POST", summary="Add an organisation", roles=OFFICE, body=OrganisationIn,
-          response=OrganisationOut, status=201)
+@endpoint(
+    bp,
+    "",
+    "POST",
+    summary="Add an organisation",
+    roles=OFFICE,
+    body=OrganisationIn,
+    response=OrganisationOut,
+    status=201,
+)
 def create_organisation(body: OrganisationIn) -> dict[str, Any]:
     session = get_session()
     org = service.create_organisation(session, g.user, body)
@@ -42,19 +56,36 @@ def get_organisation(organisation_id: int) -> dict[str, Any]:
     return service.to_out(service.get_organisation(get_session(), organisation_id))
 
 
-@endpoint(bp, "/<int:organisation_id>", "PATCH", summary="Change an organisation", roles=OFFICE,
-          body=OrganisationPatch, response=OrganisationOut)
+@endpoint(
+    bp,
+    "/<int:organisation_id>",
+    "PATCH",
+    summary="Change an organisation",
+    roles=OFFICE,
+    body=OrganisationPatch,
+    response=OrganisationOut,
+)
 def update_organisation(organisation_id: int, body: OrganisationPatch) -> dict[str, Any]:
     session = get_session()
-    org = service.update_organisation(session, g.user, service.get_organisation(session, organisation_id), body)
+    org = service.update_organisation(
+        session, g.user, service.get_organisation(session, organisation_id), body
+    )
     session.commit()
     return service.to_out(org)
 
 
-@endpoint(bp, "/<int:organisation_id>", "DELETE", summary="Archive an organisation", roles=OFFICE,
-          status=204)
+@endpoint(
+    bp,
+    "/<int:organisation_id>",
+    "DELETE",
+    summary="Archive an organisation",
+    roles=OFFICE,
+    status=204,
+)
 def archive_organisation(organisation_id: int) -> Response:
     session = get_session()
-    service.archive_organisation(session, g.user, service.get_organisation(session, organisation_id))
+    service.archive_organisation(
+        session, g.user, service.get_organisation(session, organisation_id)
+    )
     session.commit()
     return Response(status=204)

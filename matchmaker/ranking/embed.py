@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -59,6 +59,11 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_embedding_dimension())
         name = "all-MiniLM-L6-v2" if not model else model.rstrip("/").rsplit("/", 1)[-1]
         self.model_id = f"{name}:{self.dim}:{self.backend}"
+
+    @property
+    def model(self) -> Any:
+        """The underlying ``SentenceTransformer`` (for benchmarks against the bare library)."""
+        return self._model
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False

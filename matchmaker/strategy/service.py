@@ -17,9 +17,13 @@ DEFAULT_WEIGHTS: dict[str, float] = dict.fromkeys(FIELD_KEYS, 1.0)
 
 def current(session: Session) -> StrategyVersion:
     """The newest strategy version; version 1 (all weights 1.0) is created if none exists."""
-    latest = session.scalar(select(StrategyVersion).order_by(StrategyVersion.version.desc()).limit(1))
+    latest = session.scalar(
+        select(StrategyVersion).order_by(StrategyVersion.version.desc()).limit(1)
+    )
     if latest is None:
-        latest = StrategyVersion(version=1, weights=dict(DEFAULT_WEIGHTS), note="Initial: all fields equal")
+        latest = StrategyVersion(
+            version=1, weights=dict(DEFAULT_WEIGHTS), note="Initial: all fields equal"
+        )
         session.add(latest)
         session.flush()
     return latest
@@ -29,18 +33,32 @@ def history(session: Session) -> list[StrategyVersion]:
     return list(session.scalars(select(StrategyVersion).order_by(StrategyVersion.version.desc())))
 
 
-def set_weights(session: Session, user: User, weights: dict[str, float], note: str = "") -> StrategyVersion:
+def set_weights(
+    session: Session, user: User, weights: dict[str, float], note: str = ""
+) -> StrategyVersion:
     """Save a new version; fields not named keep their current weight."""
     base = current(session)
     merged = {**DEFAULT_WEIGHTS, **base.weights, **weights}
-    version = StrategyVersion(version=base.version + 1, weights=merged, note=note, created_by_id=user.id)
+    version = StrategyVersion(
+        version=base.version + 1, weights=merged, note=note, created_by_id=user.id
+    )
     session.add(version)
     session.flush()
-    record(session, user.id, "strategy", version.id, "update",
-           {"version": version.version, "weights": merged, "previous": base.weights, "note": note})
+    record(
+        session,
+        user.id,
+        "strategy",
+        version.id,
+        "update",
+        {"version": version.version, "weights": merged, "previous": base.weights, "note": note},
+    )
     return version
 
 
 def to_out(version: StrategyVersion) -> dict[str, Any]:
-    return {"version": version.version, "weights": version.weights, "note": version.note,
-            "created_at": version.created_at.isoformat()}
+    return {
+        "version": version.version,
+        "weights": version.weights,
+        "note": version.note,
+        "created_at": version.created_at.isoformat(),
+    }

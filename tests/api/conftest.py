@@ -37,9 +37,19 @@ def world(app: Flask) -> World:
     b = factories.organisation(app, "Harburger Stahl AG")
     inst = factories.organisation(app, "Hochschule Altona", "institution")
     with session_scope(app) as s:
-        grp = ResearchGroup(institution_id=inst, name="Thermal Lab", head="", capabilities="Heat pumps.",
-                            methods="", keywords=[], fields=["energy_efficiency"], trl_min=3, trl_max=7,
-                            capacity=2, contact="lab@hs.example")
+        grp = ResearchGroup(
+            institution_id=inst,
+            name="Thermal Lab",
+            head="",
+            capabilities="Heat pumps.",
+            methods="",
+            keywords=[],
+            fields=["energy_efficiency"],
+            trl_min=3,
+            trl_max=7,
+            capacity=2,
+            contact="lab@hs.example",
+        )
         s.add(grp)
         s.flush()
         group_id = grp.id
@@ -47,9 +57,16 @@ def world(app: Flask) -> World:
     return World(
         app=app,
         anonymous=Api(client),
-        company_a=Api(client, factories.user(app, "a@elbwerk.example", "company", "Elbwerk Kupfer GmbH")),
-        company_b=Api(client, factories.user(app, "b@stahl.example", "company", "Harburger Stahl AG")),
-        group=Api(client, factories.user(app, "lab@hs.example", "group", "Hochschule Altona", group_id=group_id)),
+        company_a=Api(
+            client, factories.user(app, "a@elbwerk.example", "company", "Elbwerk Kupfer GmbH")
+        ),
+        company_b=Api(
+            client, factories.user(app, "b@stahl.example", "company", "Harburger Stahl AG")
+        ),
+        group=Api(
+            client,
+            factories.user(app, "lab@hs.example", "group", "Hochschule Altona", group_id=group_id),
+        ),
         office=Api(client, factories.user(app, "office@hamburg.example", "office")),
         admin=Api(client, factories.user(app, "admin@hamburg.example", "admin")),
         company_a_id=a,

@@ -29,7 +29,9 @@ def test_company_posts_reads_and_edits_its_own_challenge(world) -> None:
 def test_other_company_cannot_see_or_change_it(world) -> None:
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
     assert world.company_b.get(f"/api/v1/challenges/{cid}").status_code == 404
-    assert world.company_b.patch(f"/api/v1/challenges/{cid}", {"title": "Mine now"}).status_code == 404
+    assert (
+        world.company_b.patch(f"/api/v1/challenges/{cid}", {"title": "Mine now"}).status_code == 404
+    )
     assert world.company_b.delete(f"/api/v1/challenges/{cid}").status_code == 404
     assert world.company_b.get("/api/v1/challenges").json["total"] == 0
     assert world.office.get(f"/api/v1/challenges/{cid}").json["title"].startswith("Waste heat")
@@ -37,7 +39,9 @@ def test_other_company_cannot_see_or_change_it(world) -> None:
 
 def test_group_sees_public_summary_only(world) -> None:
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
-    draft = world.company_a.post("/api/v1/challenges", challenge_body(status="draft", title="Draft")).json["id"]
+    draft = world.company_a.post(
+        "/api/v1/challenges", challenge_body(status="draft", title="Draft")
+    ).json["id"]
     seen = world.group.get(f"/api/v1/challenges/{cid}")
     assert seen.status_code == 200
     assert seen.json["summary"] and seen.json["confidential"] is None
@@ -52,13 +56,21 @@ def test_confidential_details_reach_a_group_after_introduction(world) -> None:
 
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
     with session_scope(world.app) as s:
-        p = Proposal(challenge_id=cid, group_id=world.group_id, score=0.8, components={},
-                     strategy_version=1, status=ProposalStatus.SHORTLISTED)
+        p = Proposal(
+            challenge_id=cid,
+            group_id=world.group_id,
+            score=0.8,
+            components={},
+            strategy_version=1,
+            status=ProposalStatus.SHORTLISTED,
+        )
         s.add(p)
     assert world.group.get(f"/api/v1/challenges/{cid}").json["confidential"] is None
     with session_scope(world.app) as s:
         s.query(Proposal).update({"status": ProposalStatus.INTRODUCED})
-    assert world.group.get(f"/api/v1/challenges/{cid}").json["confidential"].startswith("Site Peute")
+    assert (
+        world.group.get(f"/api/v1/challenges/{cid}").json["confidential"].startswith("Site Peute")
+    )
 
 
 def test_office_posts_for_a_named_company(world) -> None:
@@ -66,7 +78,9 @@ def test_office_posts_for_a_named_company(world) -> None:
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "organisation_id"
     r = world.office.post("/api/v1/challenges", challenge_body(organisation_id=world.company_b_id))
     assert r.status_code == 201 and r.json["organisation_id"] == world.company_b_id
-    r = world.office.post("/api/v1/challenges", challenge_body(organisation_id=world.institution_id))
+    r = world.office.post(
+        "/api/v1/challenges", challenge_body(organisation_id=world.institution_id)
+    )
     assert r.status_code == 422 and "companies" in r.json["errors"][0]["message"]
 
 
@@ -118,13 +132,19 @@ def test_missing_field_is_named(world) -> None:
 def test_malformed_bodies(world) -> None:
     api = world.company_a
     before = _count(world)
-    r = api.post("/api/v1/challenges", data=b'{"title": "\xff\xfe"}', content_type="application/json")
+    r = api.post(
+        "/api/v1/challenges", data=b'{"title": "\xff\xfe"}', content_type="application/json"
+    )
     assert r.status_code == 400 and "UTF-8" in r.json["detail"]
     r = api.post("/api/v1/challenges", data=b"{not json", content_type="application/json")
     assert r.status_code == 400 and "JSON" in r.json["detail"]
-    r = api.post("/api/v1/challenges", data=b"[" * 5000 + b"]" * 5000, content_type="application/json")
+    r = api.post(
+        "/api/v1/challenges", data=b"[" * 5000 + b"]" * 5000, content_type="application/json"
+    )
     assert r.status_code == 400 and "nested" in r.json["detail"]
-    r = api.post("/api/v1/challenges", data=b"title=x", content_type="application/x-www-form-urlencoded")
+    r = api.post(
+        "/api/v1/challenges", data=b"title=x", content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 415
     r = api.post("/api/v1/challenges", json=[1, 2])
     assert r.status_code == 422
@@ -146,18 +166,31 @@ def test_rejected_patch_changes_nothing(world) -> None:
 def test_archive_filters_and_search(world) -> None:
     api = world.company_a
     first = api.post("/api/v1/challenges", challenge_body()).json["id"]
-    api.post("/api/v1/challenges", challenge_body(title="Electric harbour cranes", summary="Peak shaving for cranes",
-                                                    fields=["smart_grids"]))
+    api.post(
+        "/api/v1/challenges",
+        challenge_body(
+            title="Electric harbour cranes",
+            summary="Peak shaving for cranes",
+            fields=["smart_grids"],
+        ),
+    )
     api.post("/api/v1/challenges", challenge_body(title="Draft idea", status="draft"))
     assert api.get("/api/v1/challenges?field=smart_grids").json["total"] == 1
     assert api.get("/api/v1/challenges?field=smart_grids&field=sector_coupling").json["total"] == 3
     assert api.get("/api/v1/challenges?status=draft").json["total"] == 1
-    assert api.get("/api/v1/challenges?q=cranes").json["items"][0]["title"] == "Electric harbour cranes"
+    assert (
+        api.get("/api/v1/challenges?q=cranes").json["items"][0]["title"]
+        == "Electric harbour cranes"
+    )
     assert api.get("/api/v1/challenges?q=100%25").json["total"] == 0
     page = api.get("/api/v1/challenges?per_page=2&page=2").json
     assert page["total"] == 3 and len(page["items"]) == 1
     assert api.get("/api/v1/challenges?per_page=1000").status_code == 422
-    assert api.get("/api/v1/challenges?field=bogus").json["errors"][0]["field"].startswith("query.field")
+    assert (
+        api.get("/api/v1/challenges?field=bogus")
+        .json["errors"][0]["field"]
+        .startswith("query.field")
+    )
     assert api.delete(f"/api/v1/challenges/{first}").status_code == 204
     assert api.get("/api/v1/challenges").json["total"] == 2
     assert api.get("/api/v1/challenges?archived=true").json["items"][0]["id"] == first

@@ -1,0 +1,5 @@
+"""``python -m matchmaker`` runs the CLI."""
+
+from matchmaker.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""JSON API of matching: ranked matches with evidence, similar challenges, portfolio runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g
+
+from matchmaker import jobs
+from matchmaker.accounts.models import Role
+from matchmaker.api.problems import forbidden, not_found
+from matchmaker.api.spec import endpoint
+from matchmaker.challenges import service as challenges
+from matchmaker.db import get_session
+from matchmaker.groups import service as groups
+from matchmaker.matching import service
+from matchmaker.matching.engine import get_matcher
+from matchmaker.matching.models import MatchingRun
+from matchmaker.matching.schemas import (
+    ChallengeMatches,
+    GroupMatches,
+    MatchQuery,
+    RunIn,
+    RunOut,
+    SimilarChallenges,
+    SimilarQuery,
+)
+from matchmaker.strategy import service as strategy
+
+bp = Blueprint("matching", __name__, url_prefix="/api/v1")
+OFFICE = ("office", "admin")
+
+
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>/matches",
+    summary="Research groups for a challenge, with evidence",
+    roles=("company", "office", "admin"),
+    query=MatchQuery,
+    response=GroupMatches,
+)
+def challenge_matches(challenge_id: int, query: MatchQuery) -> dict[str, Any]:
+    session = get_session()
+    challenge = challenges.get_visible(session, g.user, challenge_id)
+    items = service.matches_for_challenge(session, get_matcher(), challenge, top=query.top)
+    return {
+        "challenge_id": challenge.id,
+        "strategy_version": strategy.current(session).version,
+        "items": items,
+    }
+
+
+@endpoint(
+    bp,
+    "/groups/<int:group_id>/matches",
+    summary="Open challenges for a group (public summaries)",
+    roles=("group", "office", "admin"),
+    query=MatchQuery,
+    response=ChallengeMatches,
+)
+def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
+    session = get_session()
+    group = groups.get_group(session, group_id, include_archived=False)
+    if g.user.role == Role.GROUP and g.user.group_id != group.id:
+        raise forbidden("A group sees the matches of its own profile only.")
+    items = service.matches_for_group(session, get_matcher(), group, top=query.top)
+    return {
+        "group_id": group.id,
+        "strategy_version": strategy.current(session).version,
+        "items": items,
+    }
+
+
+@endpoint(
+    bp,
+    "/challenges/similar",
+    summary="Challenges already posted that read like a text",
+    roles=("company", "office", "admin"),
+    query=SimilarQuery,
+    response=SimilarChallenges,
+)
+def similar(query: SimilarQuery) -> dict[str, Any]:
+    session = get_session()
+    items = service.similar_challenges(
+        session, get_matcher(), query.text, top=query.top, exclude_id=query.exclude_id
+    )
+    if g.user.role == Role.COMPANY:
+        # A company learns only that its own challenges are similar, never others' titles.
+        own = {c.id for c in challenges.list_challenges(session, g.user, _all())[0]}
+        items = [i for i in items if i["challenge_id"] in own]
+    return {"items": items}
+
+
+def _all() -> Any:
+    from matchmaker.challenges.schemas import ChallengeQuery
+
+    return ChallengeQuery(per_page=100)
+
+
+@endpoint(
+    bp,
+    "/matching/runs",
+    "POST",
+    summary="Run portfolio matching over all open challenges",
+    roles=OFFICE,
+    body=RunIn,
+    response=RunOut,
+    status=202,
+)
+def start_run(body: RunIn) -> dict[str, Any]:
+    session = get_session()
+    settings = current_app.extensions["matchmaker.settings"]
+    run = service.create_run(
+        session,
+        g.user,
+        k=body.k or settings.proposals_per_challenge,
+        max_per_institution=body.max_per_institution or settings.max_groups_per_institution,
+    )
+    session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    jobs.submit_matching_run(app, run.id, wait=body.wait)
+    session.refresh(run)
+    return service.run_out(run)
+
+
+@endpoint(
+    bp,
+    "/matching/runs/<int:run_id>",
+    summary="A matching run's progress and outcome",
+    roles=OFFICE,
+    response=RunOut,
+)
+def get_run(run_id: int) -> dict[str, Any]:
+    run = get_session().get(MatchingRun, run_id)
+    if run is None:
+        raise not_found(f"Matching run {run_id}")
+    return service.run_out(run)

@@ -1,0 +1,743 @@
+"""Encoder backends: one :class:`~matchmaker.ranking.embed.Embedder` per way of running the model.
+
+``make_embedder(model, backend, cache_dir=...)`` returns an embedder whose ``model_id`` names the
+backend (``all-MiniLM-L6-v2:384:openvino``), so vectors of two backends never share an index.
+
+Backends (see ``docs/encoders.md`` for measurements):
+
+``torch``
+    sentence-transformers on torch, fp32: the reference.
+``torch-bf16``
+    the same model cast to bfloat16 (no extra dependency; only fast on CPUs with native bf16).
+``openvino``
+    the model (transformer + mean pooling + L2 normalisation) exported once to OpenVINO IR with
+    fp32 weights and run by the OpenVINO runtime with the ``tokenizers`` tokenizer. Loading a
+    built model imports neither torch nor transformers: a web worker is ready in well under 2 s.
+``openvino-int8``
+    the OpenVINO model post-training quantised to int8 with NNCF on built-in English/German
+    industrial-research calibration text.
+``onnx``
+    the same export as ONNX, run by onnxruntime (torch-free too).
+
+Exported models are built offline from the local model on first use and cached under
+``cache_dir/<model-slug>/<backend>/`` with a ``manifest.json`` (source-model hash, artefact hashes,
+package versions). A valid cache is never rebuilt; a missing, corrupt or stale one is rebuilt with
+a warning on the ``matchmaker.encoders`` logger. Building needs torch and transformers (the project
+has them); running a built OpenVINO/ONNX model needs only the runtime and ``tokenizers``.
+
+Build exported models after a fork, not in a gunicorn master: like torch and onnxruntime, the
+OpenVINO runtime starts thread pools that do not survive ``fork``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matchmaker.ranking.embed import Embedder, SentenceTransformerEmbedder, bundled_model_path
+
+log = logging.getLogger("matchmaker.encoders")
+
+#: Valid backend names, the reference first.
+BACKENDS: tuple[str, ...] = ("torch", "torch-bf16", "openvino", "openvino-int8", "onnx")
+
+#: Which backends run an exported model, and the runtime each needs.
+_EXPORTED = {"openvino": "openvino", "openvino-int8": "openvino", "onnx": "onnxruntime"}
+
+#: Bump when the export code changes so that old caches are rebuilt.
+_FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+#: Files of a sentence-transformers model directory that define its output.
+_SOURCE_GLOBS = ("*.json", "*.txt", "*.safetensors", "*.bin", "*.model", "*/config.json")
+_SOURCE_SKIP = {"README.md", ".gitattributes", "data_config.json"}
+
+#: Counts builds per (slug, backend) in this process; tests read it.
+build_count: dict[tuple[str, str], int] = {}
+
+
+class BackendUnavailable(ImportError):
+    """A backend needs a package that is not installed."""
+
+
+def _require(module: str, package: str, backend: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"encoder backend {backend!r} needs the package {package!r}, which is not installed "
+            f"(pip install {package})"
+        ) from exc
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def model_name(model: str = "") -> str:
+    """The short model name used in model ids (as :class:`SentenceTransformerEmbedder` does)."""
+    return "all-MiniLM-L6-v2" if not model else model.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+
+
+def make_embedder(
+    model: str = "",
+    backend: str = "torch",
+    *,
+    cache_dir: Path,
+    threads: int | None = None,
+) -> Embedder:
+    """Return an :class:`Embedder` of ``model`` (default: the bundled all-MiniLM-L6-v2) run by
+    ``backend``; exported backends build and cache their model under ``cache_dir`` on first use.
+
+    Raises ``ValueError`` for an unknown backend and :class:`BackendUnavailable` (an
+    ``ImportError``) when the backend's package is missing.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"unknown encoder backend {backend!r}; valid backends: {', '.join(BACKENDS)}"
+        )
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, threads=threads)
+    if backend == "torch-bf16":
+        return TorchBf16Embedder(model, threads=threads)
+    _require(
+        "openvino" if _EXPORTED[backend] == "openvino" else "onnxruntime",
+        _EXPORTED[backend],
+        backend,
+    )
+    if backend == "openvino-int8":
+        _require("nncf", "nncf", backend)
+    return ExportedEmbedder(model, backend, cache_dir=Path(cache_dir), threads=threads)
+
+
+# --------------------------------------------------------------------------------------------
+# torch bf16
+
+
+class TorchBf16Embedder(SentenceTransformerEmbedder):
+    """sentence-transformers with the model's weights and activations in bfloat16."""
+
+    backend = "torch-bf16"
+
+    def __init__(self, model: str = "", *, threads: int | None = None) -> None:
+        super().__init__(model, threads=threads)
+        import torch
+
+        self._model.to(torch.bfloat16)
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_tensor=True,
+            normalize_embeddings=False,
+        )
+        return _normalise(vectors.float().cpu().numpy())
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# exported models: cache
+
+
+def _source_dir(model: str) -> Path:
+    path = Path(model or bundled_model_path())
+    if not path.is_dir():
+        raise ValueError(
+            f"exported encoder backends need a local sentence-transformers model directory; "
+            f"{str(path)!r} is not one"
+        )
+    return path
+
+
+def _source_files(src: Path) -> list[Path]:
+    files: set[Path] = set()
+    for pattern in _SOURCE_GLOBS:
+        files.update(p for p in src.glob(pattern) if p.is_file() and p.name not in _SOURCE_SKIP)
+    return sorted(files)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _source_hash(src: Path, known: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """Hash of the model's defining files; ``known`` (a previous stat record) skips re-hashing
+    files whose size and mtime are unchanged."""
+    known = known or {}
+    stats: dict[str, Any] = {}
+    outer = hashlib.sha256()
+    for path in _source_files(src):
+        rel = path.relative_to(src).as_posix()
+        st = path.stat()
+        prev = known.get(rel)
+        if prev and prev["size"] == st.st_size and prev["mtime_ns"] == st.st_mtime_ns:
+            digest = prev["sha256"]
+        else:
+            digest = _sha256(path)
+        stats[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        outer.update(f"{rel}\0{digest}\n".encode())
+    return outer.hexdigest(), stats
+
+
+def _runtime_versions(backend: str) -> dict[str, str | None]:
+    """Versions that make a cached artefact stale when they change."""
+    if _EXPORTED[backend] == "openvino":
+        versions = {"openvino": _version("openvino")}
+        if backend == "openvino-int8":
+            versions["nncf"] = _version("nncf")
+        return versions
+    return {"onnxruntime": _version("onnxruntime")}
+
+
+def _build_versions() -> dict[str, str | None]:
+    """Versions recorded for information (the build used them)."""
+    return {d: _version(d) for d in ("torch", "transformers", "tokenizers", "onnx", "nncf")}
+
+
+class _CacheInvalid(Exception):
+    pass
+
+
+def _check_cache(target: Path, backend: str, src: Path) -> dict[str, Any]:
+    """Return the manifest of a valid cache or raise :class:`_CacheInvalid` saying why."""
+    manifest_path = target / _MANIFEST
+    if not manifest_path.is_file():
+        raise _CacheInvalid("no manifest")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (OSError, ValueError) as exc:
+        raise _CacheInvalid(f"unreadable manifest ({exc})") from exc
+    if manifest.get("format") != _FORMAT_VERSION or manifest.get("backend") != backend:
+        raise _CacheInvalid("manifest of another format or backend")
+    if manifest.get("runtime") != _runtime_versions(backend):
+        raise _CacheInvalid(
+            f"built for {manifest.get('runtime')}, running {_runtime_versions(backend)}"
+        )
+    source_hash, _ = _source_hash(src, manifest.get("source_files"))
+    if manifest.get("source_sha256") != source_hash:
+        raise _CacheInvalid("the source model changed")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise _CacheInvalid("manifest lists no files")
+    for name, record in files.items():
+        path = target / name
+        if not path.is_file():
+            raise _CacheInvalid(f"{name} is missing")
+        if path.stat().st_size != record.get("size") or _sha256(path) != record.get("sha256"):
+            raise _CacheInvalid(f"{name} is corrupt")
+    return manifest
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock so that concurrent workers build a model once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as f:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the cache directory of ``backend``'s export of ``model`` and its manifest, building
+    it first if it is missing, stale or broken."""
+    src = _source_dir(model)
+    slug = _slug(model_name(model))
+    target = Path(cache_dir) / slug / backend
+    try:
+        return target, _check_cache(target, backend, src)
+    except _CacheInvalid as first:
+        reason = str(first)
+    with _lock(target.parent / f".{backend}.lock"):
+        try:  # another process may have built it while we waited
+            return target, _check_cache(target, backend, src)
+        except _CacheInvalid as exc:
+            reason = str(exc)
+        if target.exists():
+            log.warning("encoder cache %s is invalid (%s): rebuilding", target, reason)
+        else:
+            log.info("building %s encoder model for %s in %s", backend, slug, target)
+        started = time.perf_counter()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{backend}-", dir=target.parent))
+        try:
+            _BUILDERS[backend](src, tmp)
+            files = {
+                p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+                for p in sorted(tmp.iterdir())
+                if p.is_file()
+            }
+            source_hash, source_files = _source_hash(src)
+            manifest = {
+                "format": _FORMAT_VERSION,
+                "backend": backend,
+                "model": model_name(model),
+                "source": str(src),
+                "source_sha256": source_hash,
+                "source_files": source_files,
+                "runtime": _runtime_versions(backend),
+                "built_with": _build_versions(),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "files": files,
+            }
+            (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        build_count[(slug, backend)] = build_count.get((slug, backend), 0) + 1
+        log.info("built %s encoder model in %.1f s", backend, time.perf_counter() - started)
+        return target, manifest
+
+
+# --------------------------------------------------------------------------------------------
+# exported models: building (needs torch + transformers)
+
+
+def _pooling_mode(src: Path) -> str:
+    for cfg in sorted(src.glob("*_Pooling/config.json")):
+        conf = json.loads(cfg.read_text(encoding="utf-8"))
+        if conf.get("pooling_mode_mean_tokens"):
+            return "mean"
+        if conf.get("pooling_mode_cls_token"):
+            return "cls"
+        raise ValueError(f"{cfg}: only mean or CLS pooling can be exported")
+    return "mean"
+
+
+def _check_exportable(src: Path) -> None:
+    modules = json.loads((src / "modules.json").read_text(encoding="utf-8"))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        raise ValueError(
+            f"{src}: only Transformer + Pooling (+ Normalize) models can be exported, not {kinds}"
+        )
+
+
+def _torch_module(src: Path) -> Any:
+    """The model as a torch module ``(input_ids, attention_mask) -> unit-length embeddings``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel
+
+    _check_exportable(src)
+    mode = _pooling_mode(src)
+    base = AutoModel.from_pretrained(str(src), attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base = base
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.base(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            if mode == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    return Encoder().eval()
+
+
+def _example_inputs(src: Path) -> dict[str, Any]:
+    import torch
+
+    tok = _Tokenizer(src)
+    ids, mask = tok.batch(["an example sentence for tracing", "ein Beispielsatz"])
+    return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+
+
+def _ov_model(src: Path) -> Any:
+    import openvino as ov
+    import torch
+
+    module = _torch_module(src)
+    with torch.no_grad():
+        return ov.convert_model(
+            module,
+            example_input=_example_inputs(src),
+            input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
+        )
+
+
+def _copy_tokenizer(src: Path, dst: Path) -> None:
+    shutil.copy2(src / "tokenizer.json", dst / "tokenizer.json")
+    (dst / "encoder.json").write_text(
+        json.dumps({"max_seq_length": _max_seq_length(src), "dim": _hidden_size(src)}),
+        encoding="utf-8",
+    )
+
+
+def _build_openvino(src: Path, dst: Path) -> None:
+    import openvino as ov
+
+    model = _ov_model(src)
+    ov.save_model(model, dst / "model.xml", compress_to_fp16=False)
+    _copy_tokenizer(src, dst)
+
+
+def _build_openvino_int8(src: Path, dst: Path) -> None:
+    import nncf
+    import openvino as ov
+
+    model = _ov_model(src)
+    tok = _Tokenizer(src)
+    texts = sample_texts(_CALIBRATION_SIZE, seed=_CALIBRATION_SEED)
+    batches = [tok.batch(texts[i : i + 8]) for i in range(0, len(texts), 8)]
+    dataset = nncf.Dataset(batches, lambda b: {"input_ids": b[0], "attention_mask": b[1]})
+    quantised = nncf.quantize(
+        model,
+        dataset,
+        model_type=nncf.ModelType.TRANSFORMER,
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(batches),
+    )
+    ov.save_model(quantised, dst / "model.xml", compress_to_fp16=False)
+    _copy_tokenizer(src, dst)
+
+
+def _build_onnx(src: Path, dst: Path) -> None:
+    import torch
+
+    module = _torch_module(src)
+    example = _example_inputs(src)
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            (example["input_ids"], example["attention_mask"]),
+            str(dst / "model.onnx"),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    _copy_tokenizer(src, dst)
+
+
+_BUILDERS: dict[str, Callable[[Path, Path], None]] = {
+    "openvino": _build_openvino,
+    "openvino-int8": _build_openvino_int8,
+    "onnx": _build_onnx,
+}
+
+
+def _max_seq_length(src: Path) -> int:
+    cfg = src / "sentence_bert_config.json"
+    if cfg.is_file():
+        value = json.loads(cfg.read_text(encoding="utf-8")).get("max_seq_length")
+        if value:
+            return int(value)
+    conf = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    return int(conf.get("max_position_embeddings", 512))
+
+
+def _hidden_size(src: Path) -> int:
+    return int(json.loads((src / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+
+# --------------------------------------------------------------------------------------------
+# exported models: running (no torch)
+
+
+class _Tokenizer:
+    """The model's fast tokenizer from ``tokenizer.json``, truncating at ``max_seq_length``."""
+
+    def __init__(self, directory: Path, max_seq_length: int | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        if max_seq_length is None:
+            max_seq_length = _max_seq_length(directory)
+        self.max_seq_length = max_seq_length
+        self._encoder = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._encoder.enable_truncation(max_length=max_seq_length)
+        self._encoder.no_padding()
+        self._counter = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._counter.no_truncation()
+        self._counter.no_padding()
+
+    def count(self, text: str) -> int:
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        encodings = self._encoder.encode_batch(list(texts))
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        return ids, mask
+
+
+class ExportedEmbedder:
+    """An :class:`Embedder` running a cached OpenVINO or ONNX export (torch is not imported)."""
+
+    def __init__(
+        self, model: str, backend: str, *, cache_dir: Path, threads: int | None = None
+    ) -> None:
+        self.backend = backend
+        directory, self.manifest = ensure_built(model, backend, cache_dir)
+        self.directory = directory
+        meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        self._tokenizer = _Tokenizer(directory, int(meta["max_seq_length"]))
+        self.max_tokens = int(meta["max_seq_length"]) - 2
+        self.dim = int(meta["dim"])
+        self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
+        self._run = self._load(directory, threads)
+
+    def _load(
+        self, directory: Path, threads: int | None
+    ) -> Callable[[np.ndarray, np.ndarray], Any]:
+        if _EXPORTED[self.backend] == "openvino":
+            import openvino as ov
+
+            config: dict[str, Any] = {
+                "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": "1",
+                "INFERENCE_PRECISION_HINT": "f32",
+            }
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = int(threads)
+            compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU", config)
+            request = compiled.create_infer_request()
+            output = compiled.output(0)
+
+            def run(ids: np.ndarray, mask: np.ndarray) -> Any:
+                result = request.infer({"input_ids": ids, "attention_mask": mask})
+                return result[output]
+
+            return run
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+
+        def run_ort(ids: np.ndarray, mask: np.ndarray) -> Any:
+            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+        return run_ort
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return unit-length float32 embeddings, one row per text."""
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if not n:
+            return out
+        # Like sentence-transformers: batch texts of similar length to pad little.
+        order = sorted(range(n), key=lambda i: -len(texts[i]))
+        bar = None
+        if show_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, desc="encoding", unit="text")
+        for start in range(0, n, max(1, batch_size)):
+            idx = order[start : start + batch_size]
+            ids, mask = self._tokenizer.batch([texts[i] for i in idx])
+            out[idx] = np.asarray(self._run(ids, mask), dtype=np.float32)
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        return _normalise(out)
+
+    def count_tokens(self, text: str) -> int:
+        """Number of word pieces of ``text`` (without special tokens)."""
+        return self._tokenizer.count(text)
+
+
+# --------------------------------------------------------------------------------------------
+# built-in English/German industrial-research text (calibration, tests, benchmarks)
+
+_CALIBRATION_SIZE = 256
+_CALIBRATION_SEED = 20190
+
+_EN = {
+    "actor": [
+        "A steel mill in the port area",
+        "Our aluminium smelter",
+        "A copper refinery",
+        "The container terminal operator",
+        "A mid-sized chemical plant",
+        "An aircraft supplier",
+        "The municipal utility",
+        "A food processing company",
+        "Our cement works",
+        "A logistics company with 400 trucks",
+        "The district heating operator",
+        "A shipyard on the Elbe",
+    ],
+    "problem": [
+        "loses large amounts of waste heat at 180 to 250 degrees Celsius from its furnaces",
+        "wants to cut the peak load of its compressed-air network by a third",
+        "needs to predict the energy demand of each production line one day ahead",
+        "must decarbonise process steam currently produced in natural-gas boilers",
+        "is looking for a way to couple its electrolyser with the local power grid",
+        "wants to electrify its yard vehicles and schedule their charging around grid prices",
+        "needs reliable anomaly detection for pumps, fans and heat exchangers",
+        "plans to retrofit office and hall buildings with heat pumps and smart controls",
+        "seeks to recover hydrogen from an off-gas stream with high purity",
+        "wants a digital twin of its cooling water circuit to find savings",
+    ],
+    "constraint": [
+        "Downtime must stay below four hours per quarter.",
+        "The solution has to work with existing SCADA and OPC UA interfaces.",
+        "Data may not leave the site; models must run on premises.",
+        "The budget for a first pilot is around 250,000 euros.",
+        "Safety certification under ATEX is required for the hall.",
+        "Results should be available within eighteen months.",
+        "The target is a saving of at least 5,000 tonnes of CO2 per year.",
+    ],
+    "lab": [
+        "Our institute develops high-temperature heat pumps and thermal storage",
+        "The group works on machine learning for time series and predictive maintenance",
+        "We research power electronics and grid integration of electrolysers",
+        "The chair for logistics optimises charging schedules for electric fleets",
+        "Our laboratory builds digital twins of thermal and fluid systems",
+        "The team studies membrane separation and gas purification",
+        "We model building energy systems and model predictive control",
+    ],
+    "method": [
+        "using physics-informed neural networks trained on sensor data",
+        "with mixed-integer optimisation and rolling-horizon scheduling",
+        "validated on a 500 kW test rig at technology readiness level five",
+        "combining life-cycle assessment with techno-economic analysis",
+        "with hardware-in-the-loop tests and field trials at industrial partners",
+        "based on reinforcement learning and probabilistic load forecasts",
+    ],
+}
+
+_DE = {
+    "actor": [
+        "Ein Stahlwerk im Hafengebiet",
+        "Unsere Aluminiumhütte",
+        "Eine Kupferraffinerie",
+        "Der Betreiber des Containerterminals",
+        "Ein mittelständischer Chemiebetrieb",
+        "Ein Zulieferer der Luftfahrtindustrie",
+        "Die Stadtwerke",
+        "Ein Lebensmittelhersteller",
+        "Unser Zementwerk",
+        "Ein Fernwärmenetzbetreiber",
+        "Eine Werft an der Elbe",
+    ],
+    "problem": [
+        "verliert große Mengen Abwärme zwischen 180 und 250 Grad Celsius aus den Öfen",
+        "möchte die Spitzenlast seines Druckluftnetzes um ein Drittel senken",
+        "muss den Energiebedarf jeder Fertigungslinie einen Tag im Voraus vorhersagen",
+        "will den Prozessdampf aus Erdgaskesseln klimaneutral erzeugen",
+        "sucht eine Lösung, den Elektrolyseur netzdienlich an das Stromnetz zu koppeln",
+        "will die Flurförderfahrzeuge elektrifizieren und das Laden nach Strompreisen planen",
+        "braucht eine zuverlässige Anomalieerkennung für Pumpen, Lüfter und Wärmetauscher",
+        "plant, Büro- und Hallengebäude mit Wärmepumpen und intelligenter Regelung zu sanieren",
+        "möchte Wasserstoff hochrein aus einem Abgasstrom zurückgewinnen",
+    ],
+    "constraint": [
+        "Stillstände dürfen vier Stunden pro Quartal nicht überschreiten.",
+        "Die Lösung muss mit vorhandenen SCADA- und OPC-UA-Schnittstellen arbeiten.",
+        "Die Daten dürfen das Werksgelände nicht verlassen.",
+        "Für ein erstes Pilotprojekt stehen rund 250.000 Euro zur Verfügung.",
+        "Eine ATEX-Zertifizierung ist für die Halle erforderlich.",
+        "Ziel ist eine Einsparung von mindestens 5.000 Tonnen CO2 pro Jahr.",
+    ],
+    "lab": [
+        "Unser Institut entwickelt Hochtemperatur-Wärmepumpen und thermische Speicher",
+        "Die Arbeitsgruppe forscht zu maschinellem Lernen für Zeitreihen und Instandhaltung",
+        "Wir untersuchen Leistungselektronik und die Netzintegration von Elektrolyseuren",
+        "Der Lehrstuhl für Logistik optimiert Ladepläne für elektrische Flotten",
+        "Unser Labor baut digitale Zwillinge thermischer und strömungstechnischer Anlagen",
+        "Wir modellieren Gebäudeenergiesysteme und modellprädiktive Regelung",
+    ],
+    "method": [
+        "mit physikinformierten neuronalen Netzen, trainiert auf Sensordaten",
+        "mit gemischt-ganzzahliger Optimierung und rollierender Planung",
+        "validiert auf einem 500-kW-Prüfstand bei Technologiereifegrad fünf",
+        "mit Ökobilanzen und techno-ökonomischer Bewertung",
+        "mit Hardware-in-the-Loop-Tests und Feldversuchen bei Industriepartnern",
+    ],
+}
+
+
+def _sentence(rng: random.Random, vocab: dict[str, list[str]]) -> str:
+    if rng.random() < 0.5:
+        return f"{rng.choice(vocab['actor'])} {rng.choice(vocab['problem'])}. " + rng.choice(
+            vocab["constraint"]
+        )
+    return f"{rng.choice(vocab['lab'])} {rng.choice(vocab['method'])}."
+
+
+def sample_texts(n: int, *, seed: int = 0, sentences: tuple[int, int] = (3, 5)) -> list[str]:
+    """``n`` deterministic English (2/3) or German (1/3) industrial-research passages; the default
+    ``sentences`` range gives ~100–200 word pieces each, ``(1, 1)`` gives short queries."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        vocab = _DE if rng.random() < 1 / 3 else _EN
+        k = rng.randint(*sentences)
+        texts.append(" ".join(_sentence(rng, vocab) for _ in range(k)))
+    return texts

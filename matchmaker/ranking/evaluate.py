@@ -1,0 +1,175 @@
+"""Offline evaluation on the labelled set: nDCG@5, nDCG@10, MRR and Recall@10 per configuration.
+
+Each judged challenge ranks ALL groups; an unjudged group counts as relevance 0. nDCG averages
+over challenges with at least one group judged ≥ 1, MRR and Recall over those with one ≥ 2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.scoring import (
+    AGGREGATIONS,
+    COMPONENTS,
+    DEFAULT_CONFIG,
+    CandidateIndex,
+    ScoringConfig,
+)
+from matchmaker.ranking.seed import SeedData
+from matchmaker.ranking.store import VectorStore, encode_cached
+
+RELEVANT = 2  # relevance at or above which a group counts as a hit for MRR and Recall
+METRICS: tuple[str, ...] = ("nDCG@5", "nDCG@10", "MRR", "Recall@10")
+
+
+def dcg(relevances: Sequence[int], k: int) -> float:
+    """Discounted cumulative gain with gain ``2**rel - 1`` over the first ``k`` positions."""
+    return sum((2**r - 1) / math.log2(i + 2) for i, r in enumerate(relevances[:k]))
+
+
+def ndcg_at_k(ranked: Sequence[int], judged: Sequence[int], k: int) -> float:
+    """nDCG@k of relevances in ranked order against the ideal order of all judged ones."""
+    ideal = dcg(sorted(judged, reverse=True), k)
+    return dcg(ranked, k) / ideal if ideal > 0 else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[int], threshold: int = RELEVANT) -> float:
+    """1 / position of the first result with relevance ≥ ``threshold`` (0 if none)."""
+    for i, r in enumerate(ranked):
+        if r >= threshold:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def recall_at_k(
+    ranked: Sequence[int], judged: Sequence[int], k: int, threshold: int = RELEVANT
+) -> float:
+    """Share of the results with relevance ≥ ``threshold`` that are in the first ``k``."""
+    total = sum(1 for r in judged if r >= threshold)
+    return sum(1 for r in ranked[:k] if r >= threshold) / total if total else 0.0
+
+
+def metrics_for_scores(
+    scores: np.ndarray,
+    query_ids: Sequence[str],
+    candidate_ids: Sequence[str],
+    judgements: Mapping[str, Mapping[str, int]],
+) -> dict[str, float]:
+    """Mean metrics of a ``(n_queries, n_candidates)`` score matrix (ties broken by id order)."""
+    values: dict[str, list[float]] = {m: [] for m in METRICS}
+    for row, qid in zip(scores, query_ids, strict=True):
+        judged = judgements.get(qid, {})
+        order = np.lexsort((np.arange(len(row)), -row))
+        ranked = [judged.get(candidate_ids[j], 0) for j in order]
+        grades = list(judged.values())
+        if max(grades, default=0) >= 1:
+            values["nDCG@5"].append(ndcg_at_k(ranked, grades, 5))
+            values["nDCG@10"].append(ndcg_at_k(ranked, grades, 10))
+        if max(grades, default=0) >= RELEVANT:
+            values["MRR"].append(reciprocal_rank(ranked))
+            values["Recall@10"].append(recall_at_k(ranked, grades, 10))
+    return {m: float(np.mean(v)) if v else 0.0 for m, v in values.items()}
+
+
+@dataclass
+class Evaluation:
+    """Embedded labelled set, ready to score under any configuration."""
+
+    data: SeedData
+    index: CandidateIndex
+    queries: list
+    query_vectors: list[np.ndarray]
+
+    @classmethod
+    def prepare(
+        cls,
+        data: SeedData,
+        embedder: Embedder,
+        store: VectorStore | None = None,
+        show_progress: bool = False,
+    ) -> Evaluation:
+        """Embed the groups (the candidates) and the judged challenges (the queries)."""
+        index = CandidateIndex.build(data.groups, embedder, store, show_progress)
+        queries = [c for c in data.challenges if c.id in data.judgements]
+        vectors = [
+            encode_cached(embedder, [p.text for p in index.query_passages(q)], store)
+            for q in queries
+        ]
+        return cls(data, index, queries, vectors)
+
+    def score(self, config: ScoringConfig, index: CandidateIndex | None = None) -> dict[str, float]:
+        """Metrics of one configuration."""
+        scores, _ = (index or self.index).score_matrix(
+            self.queries, self.query_vectors, config=config
+        )
+        ids = [q.id for q in self.queries]
+        return metrics_for_scores(scores, ids, self.index.candidate_ids, self.data.judgements)
+
+    def with_lexical(self, analyzer: str) -> CandidateIndex:
+        """The same index with another lexical analyzer (no re-embedding)."""
+        ix = self.index
+        passages = ix.passages
+        rows = np.concatenate(
+            [ix.vectors[ix.offsets[i] : ix.offsets[i] + len(p)] for i, p in enumerate(passages)]
+        )
+        return CandidateIndex(
+            ix.candidates, passages, rows, embedder=ix.embedder, lexical_analyzer=analyzer
+        )
+
+
+def configurations(base: ScoringConfig = DEFAULT_CONFIG) -> dict[str, ScoringConfig]:
+    """The rows of the main table: lexical only, semantic only, full, full minus each component."""
+    rows = {
+        "lexical only": base.with_weights(lexical=1),
+        "semantic only": base.with_weights(semantic=1),
+        "full formula (default)": base,
+    }
+    for c in COMPONENTS:
+        if base.weights.get(c):
+            rows[f"full − {c}"] = base.without(c)
+    return rows
+
+
+def markdown_table(rows: Mapping[str, Mapping[str, float]], first: str = "Configuration") -> str:
+    """Rows of metrics as a markdown table with three decimals."""
+    lines = [f"| {first} | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
+    for name, m in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |")
+    return "\n".join(lines)
+
+
+def report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
+    """The evaluation as markdown: configurations, semantic aggregations, lexical analyzers."""
+    d = evaluation.data
+    n_pairs = sum(len(v) for v in d.judgements.values())
+    out = [
+        f"Labelled set: {len(evaluation.queries)} judged challenges, {len(d.groups)} groups, "
+        f"{n_pairs} judged pairs; each challenge ranks all groups (unjudged = 0).",
+        "",
+        markdown_table({n: evaluation.score(c) for n, c in configurations(base).items()}),
+        "",
+        "Semantic aggregation over passage pairs (semantic only / full formula):",
+        "",
+    ]
+    agg_rows: dict[str, dict[str, float]] = {}
+    for agg in AGGREGATIONS:
+        label = f"{agg} (k={base.top_k})" if agg == "topk_mean" else agg
+        agg_rows[f"semantic only, {label}"] = evaluation.score(
+            replace(base.with_weights(semantic=1), aggregation=agg)
+        )
+        agg_rows[f"full, {label}"] = evaluation.score(replace(base, aggregation=agg))
+    out += [markdown_table(agg_rows), "", "Lexical analyzer (lexical only / full formula):", ""]
+    lex_rows: dict[str, dict[str, float]] = {}
+    for analyzer in ("word", "char"):
+        index = evaluation.with_lexical(analyzer)
+        lex_rows[f"lexical only, {analyzer}"] = evaluation.score(
+            base.with_weights(lexical=1), index
+        )
+        lex_rows[f"full, {analyzer}"] = evaluation.score(base, index)
+    out += [markdown_table(lex_rows)]
+    return "\n".join(out) + "\n"

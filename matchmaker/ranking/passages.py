@@ -1,0 +1,124 @@
+"""Splitting profiles into passages that fit the embedding model's window, without losing words."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+
+from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.types import Passage, Profile
+
+# A sentence ends at . ! ? or ; followed by white space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n\s*")
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 hex digest of a passage's text (the key of its stored embedding)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences with whitespace normalised; empty pieces are dropped."""
+    return [" ".join(s.split()) for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def _split_word(word: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    # A single "word" longer than the window (a pasted hash, a URL): cut it into character chunks.
+    pieces: list[str] = []
+    rest = word
+    while rest:
+        size = len(rest)
+        while size > 1 and count_tokens(rest[:size]) > max_tokens:
+            size //= 2
+        pieces.append(rest[:size])
+        rest = rest[size:]
+    return pieces
+
+
+def _split_long_sentence(
+    sentence: str, count_tokens: Callable[[str], int], max_tokens: int
+) -> list[str]:
+    chunks: list[str] = []
+    words: list[str] = []
+    used = 0
+    for word in sentence.split():
+        n = count_tokens(word)
+        if n > max_tokens:
+            if words:
+                chunks.append(" ".join(words))
+                words, used = [], 0
+            chunks.extend(_split_word(word, count_tokens, max_tokens))
+            continue
+        if words and used + n > max_tokens:
+            chunks.append(" ".join(words))
+            words, used = [], 0
+        words.append(word)
+        used += n
+    if words:
+        chunks.append(" ".join(words))
+    return chunks
+
+
+def split_passages(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Pack whole sentences into passages of at most ``max_tokens`` word pieces.
+
+    A sentence longer than the window is split at word boundaries (a word longer than the window
+    into character chunks), so every word of ``text`` is in exactly one passage, in order.
+    """
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be positive")
+    passages: list[str] = []
+    current: list[str] = []
+    used = 0
+    for sentence in split_sentences(text):
+        # Word pieces never span white space, so the count of a join is the sum of the counts.
+        n = count_tokens(sentence)
+        pieces = [sentence] if n <= max_tokens else None
+        if pieces is None:
+            if current:
+                passages.append(" ".join(current))
+                current, used = [], 0
+            passages.extend(_split_long_sentence(sentence, count_tokens, max_tokens))
+            continue
+        if current and used + n > max_tokens:
+            passages.append(" ".join(current))
+            current, used = [], 0
+        current.append(sentence)
+        used += n
+    if current:
+        passages.append(" ".join(current))
+    return passages
+
+
+def _titled(title: str, text: str) -> str:
+    title, text = title.strip(), text.strip()
+    if not title:
+        return text
+    if not text:
+        return title
+    return f"{title}{'' if title[-1] in '.!?:' else '.'} {text}"
+
+
+def profile_passages(
+    profile: Profile, embedder: Embedder, max_tokens: int | None = None
+) -> list[Passage]:
+    """The passages of a profile: its own title/text first, then each document (title + text).
+
+    ``max_tokens`` defaults to the embedder's window.
+    """
+    window = max_tokens or embedder.max_tokens
+    parts = [(profile.id, profile.title, _titled(profile.title, profile.text))]
+    parts += [(d.id, d.title or d.id, _titled(d.title, d.text)) for d in profile.documents]
+    passages: list[Passage] = []
+    for doc_id, doc_title, body in parts:
+        for piece in split_passages(body, embedder.count_tokens, window):
+            passages.append(Passage(doc_id, doc_title, piece))
+    return passages
+
+
+def profile_text(profile: Profile) -> str:
+    """All text of a profile in one string (the lexical model's view of it)."""
+    parts = [_titled(profile.title, profile.text)]
+    parts += [_titled(d.title, d.text) for d in profile.documents]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,489 @@
+"""The scoring formula and the in-memory candidate index that ranks queries against candidates.
+
+``score = sum(w[c] * component[c]) / sum(w)`` over the components ``semantic``, ``lexical``,
+``fields``, ``strategy``, ``trl`` and ``capacity``, each in [0, 1]; see ``docs/ranking.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from matchmaker.fields import FIELD_KEYS
+from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.explain import explain
+from matchmaker.ranking.lexical import LexicalModel
+from matchmaker.ranking.passages import profile_passages, profile_text
+from matchmaker.ranking.store import VectorStore, encode_cached
+from matchmaker.ranking.types import Evidence, Match, Passage, Profile
+
+COMPONENTS: tuple[str, ...] = ("semantic", "lexical", "fields", "strategy", "trl", "capacity")
+AGGREGATIONS: tuple[str, ...] = ("max", "mean_max", "topk_mean")
+#: Value of the ``fields``, ``trl`` and ``capacity`` components when a side does not say.
+NEUTRAL = 0.5
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Weights and choices of the scoring formula (defaults chosen on the labelled set)."""
+
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType(
+            {
+                "semantic": 0.5,
+                "lexical": 0.3,
+                "fields": 0.1,
+                "strategy": 0.0,
+                "trl": 0.05,
+                "capacity": 0.05,
+            }
+        )
+    )
+    #: How passage-pair cosines become one semantic score per (query, candidate):
+    #: ``max`` (best pair), ``mean_max`` (mean over query passages of their best candidate
+    #: passage), ``topk_mean`` (mean of the ``top_k`` candidate passages' best cosines).
+    aggregation: str = "max"
+    top_k: int = 3
+    #: ``jaccard`` (|shared| / |union|) or ``overlap`` (|shared| / min(|query|, |candidate|)).
+    fields_overlap: str = "jaccard"
+    evidence_pairs: int = 3
+    evidence_terms: int = 6
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown score components: {sorted(unknown)}")
+        if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
+            raise ValueError("weights must be non-negative and not all zero")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}")
+        if self.fields_overlap not in {"jaccard", "overlap"}:
+            raise ValueError("fields_overlap must be 'jaccard' or 'overlap'")
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+
+    def with_weights(self, **weights: float) -> ScoringConfig:
+        """A copy with only the given weights (others zero), e.g. ``with_weights(lexical=1)``."""
+        return replace(self, weights={c: float(weights.get(c, 0.0)) for c in COMPONENTS})
+
+    def without(self, component: str) -> ScoringConfig:
+        """A copy with one component's weight set to zero."""
+        return replace(self, weights={**self.weights, component: 0.0})
+
+
+DEFAULT_CONFIG = ScoringConfig()
+
+
+# --- profile attributes as arrays -------------------------------------------------------------
+
+
+def field_matrix(profiles: Sequence[Profile]) -> np.ndarray:
+    """``(n, 6)`` boolean matrix: which fields of action each profile names."""
+    index = {k: i for i, k in enumerate(FIELD_KEYS)}
+    out = np.zeros((len(profiles), len(FIELD_KEYS)), dtype=bool)
+    for row, p in enumerate(profiles):
+        for f in p.fields:
+            out[row, index[f]] = True
+    return out
+
+
+def trl_intervals(profiles: Sequence[Profile]) -> np.ndarray:
+    """``(n, 3)`` float array ``lo, hi, kind``: kind 0 = need (challenge now→target),
+    1 = capability (group range); NaN where the profile has no TRL."""
+    out = np.full((len(profiles), 3), np.nan)
+    for row, p in enumerate(profiles):
+        if p.trl_min is not None or p.trl_max is not None:
+            lo = p.trl_min if p.trl_min is not None else p.trl_max
+            hi = p.trl_max if p.trl_max is not None else p.trl_min
+            out[row] = (min(lo, hi), max(lo, hi), 1)  # type: ignore[type-var]
+        elif p.trl is not None:
+            target = p.trl_target if p.trl_target is not None else p.trl
+            out[row] = (min(p.trl, target), max(p.trl, target), 0)
+    return out
+
+
+def capacity_score(capacity: int | None) -> float:
+    """Remaining capacity as a score: 0 → 0, 1 → 0.5, 2 → 0.75, … saturating at 1; None → 0.5."""
+    if capacity is None:
+        return NEUTRAL
+    return 0.0 if capacity <= 0 else 1.0 - 0.5**capacity
+
+
+def strategy_vector(strategy: Mapping[str, float] | None) -> np.ndarray:
+    """The office's weight per field of action in ``FIELD_KEYS`` order (default 1.0 each)."""
+    weights = dict(strategy or {})
+    unknown = set(weights) - set(FIELD_KEYS)
+    if unknown:
+        raise ValueError(f"unknown fields of action in strategy: {sorted(unknown)}")
+    vector = np.array([float(weights.get(k, 1.0)) for k in FIELD_KEYS])
+    if (vector < 0).any() or (vector > 1).any():
+        raise ValueError("strategy weights must be in [0, 1]")
+    return vector
+
+
+def fields_component(q: np.ndarray, c: np.ndarray, how: str) -> np.ndarray:
+    """Overlap of fields of action, ``(n_q, n_c)``; NEUTRAL where a side names none."""
+    qf, cf = q.astype(np.float32), c.astype(np.float32)
+    shared = qf @ cf.T
+    nq, nc = qf.sum(1)[:, None], cf.sum(1)[None, :]
+    denom = np.minimum(nq, nc) if how == "overlap" else nq + nc - shared
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where((nq > 0) & (nc > 0), shared / np.maximum(denom, 1), NEUTRAL)
+    return out.astype(np.float32)
+
+
+def strategy_component(q: np.ndarray, c: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean strategy weight over the shared fields (over the pair's fields if none are shared;
+    the mean of all weights if neither side names a field), ``(n_q, n_c)``."""
+    qf, cf = q.astype(np.float64), c.astype(np.float64)
+    shared_n = qf @ cf.T
+    shared_w = (qf * weights) @ cf.T
+    union_n = qf.sum(1)[:, None] + cf.sum(1)[None, :] - shared_n
+    union_w = (qf @ weights)[:, None] + (cf @ weights)[None, :] - shared_w
+    out = np.full(shared_n.shape, weights.mean())
+    np.divide(union_w, union_n, out=out, where=union_n > 0)
+    np.divide(shared_w, shared_n, out=out, where=shared_n > 0)
+    return out.astype(np.float32)
+
+
+def trl_component(q: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """TRL fit ``2 ** (-d / 2)``, ``(n_q, n_c)``, NEUTRAL where a side has no TRL.
+
+    ``d`` counts the TRL steps of the need (challenge now→target) outside the capability (group
+    range); between two needs or two capabilities it is the gap between the intervals.
+    """
+    qlo, qhi, qk = (q[:, i, None] for i in range(3))
+    clo, chi, ck = (c[None, :, i] for i in range(3))
+    need_q = np.maximum(0, clo - qlo) + np.maximum(0, qhi - chi)  # query needs, candidate can
+    need_c = np.maximum(0, qlo - clo) + np.maximum(0, chi - qhi)  # candidate needs, query can
+    gap = np.maximum(0, np.maximum(qlo - chi, clo - qhi))
+    d = np.where(qk == ck, gap, np.where(qk == 0, need_q, need_c))
+    out = np.where(np.isnan(d), NEUTRAL, 2.0 ** (-np.nan_to_num(d) / 2))
+    return out.astype(np.float32)
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Queries:
+    texts: list[str]  # all text of each query, for the lexical model
+    passages: list[list[Passage]]
+    vectors: np.ndarray  # all query passages stacked
+    offsets: np.ndarray  # start row of each query in ``vectors``, plus the end
+
+
+class CandidateIndex:
+    """Candidates' passage vectors and attributes, built once and searched many times.
+
+    Holds a pre-normalised float32 passage matrix (candidates' passages contiguous), the lexical
+    model fitted on the candidates, and their fields, TRL, capacity and institution arrays.
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Profile],
+        passages: Sequence[Sequence[Passage]],
+        vectors: np.ndarray,
+        *,
+        embedder: Embedder | None = None,
+        lexical_analyzer: str = "word",
+    ) -> None:
+        """Index ``candidates`` whose passages (in order) have the rows of ``vectors``."""
+        if len(passages) != len(candidates):
+            raise ValueError("one passage list per candidate is needed")
+        counts = np.array([len(p) for p in passages])
+        if counts.sum() != len(vectors):
+            raise ValueError("vectors must have one row per passage")
+        self.candidates = list(candidates)
+        self.candidate_ids = [c.id for c in candidates]
+        self.embedder = embedder
+        self.passages = [list(p) for p in passages]
+        dim = vectors.shape[1] if vectors.ndim == 2 else (embedder.dim if embedder else 0)
+        # A candidate without text gets one zero row, so every candidate owns at least one row.
+        rows: list[np.ndarray] = []
+        start = 0
+        for n in counts:
+            rows.append(vectors[start : start + n] if n else np.zeros((1, dim), np.float32))
+            start += n
+        # Stored transposed: one query passage against all passages is then a single pass
+        # over contiguous memory (measured ~2x faster than rows @ q for a handful of queries).
+        self.matrix_t = np.ascontiguousarray(
+            (np.concatenate(rows) if rows else np.zeros((0, dim))).T, dtype=np.float32
+        )
+        sizes = np.maximum(counts, 1)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.sizes = sizes
+        self.fields = field_matrix(candidates)
+        self.trl = trl_intervals(candidates)
+        self.capacity = np.array([capacity_score(c.capacity) for c in candidates], np.float32)
+        self.institutions = [c.institution for c in candidates]
+        self._position = {cid: i for i, cid in enumerate(self.candidate_ids)}
+        self.lexical = LexicalModel(lexical_analyzer).fit([profile_text(c) for c in candidates])
+        self._pad: np.ndarray | None = None
+
+    @classmethod
+    def build(
+        cls,
+        candidates: Sequence[Profile],
+        embedder: Embedder,
+        store: VectorStore | None = None,
+        show_progress: bool = False,
+        *,
+        lexical_analyzer: str = "word",
+        batch_size: int = 32,
+    ) -> CandidateIndex:
+        """Split candidates into passages, embed them (only what ``store`` lacks) and index them."""
+        passages = [profile_passages(c, embedder) for c in candidates]
+        texts = [p.text for ps in passages for p in ps]
+        vectors = encode_cached(embedder, texts, store, batch_size, show_progress)
+        return cls(
+            candidates, passages, vectors, embedder=embedder, lexical_analyzer=lexical_analyzer
+        )
+
+    def __len__(self) -> int:
+        return len(self.candidate_ids)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The passage matrix, one unit row per stored passage (a view)."""
+        return self.matrix_t.T
+
+    def position(self, candidate_id: str) -> int:
+        """Column of a candidate in score arrays."""
+        return self._position[candidate_id]
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def query_passages(self, query: Profile, embedder: Embedder | None = None) -> list[Passage]:
+        """The passages of a query, in the order its vectors must be given."""
+        model = embedder or self.embedder
+        if model is None:
+            raise ValueError("an embedder is needed to split the query into passages")
+        return profile_passages(query, model)
+
+    def encode_query(
+        self, query: Profile, embedder: Embedder | None = None, store: VectorStore | None = None
+    ) -> np.ndarray:
+        """Vectors of the query's passages (cached in ``store`` when given)."""
+        model = embedder or self.embedder
+        if model is None:
+            raise ValueError("an embedder is needed to encode the query")
+        texts = [p.text for p in self.query_passages(query, model)]
+        return encode_cached(model, texts, store)
+
+    def _queries(
+        self,
+        queries: Sequence[Profile],
+        query_vectors: Sequence[np.ndarray] | None,
+        embedder: Embedder | None,
+    ) -> _Queries:
+        model = embedder or self.embedder
+        passages = [profile_passages(q, model) if model else [] for q in queries]
+        if query_vectors is None:
+            if model is None:
+                raise ValueError("query_vectors or an embedder is needed")
+            texts = [p.text for ps in passages for p in ps]
+            flat = encode_cached(model, texts, None)
+            cuts = np.cumsum([len(ps) for ps in passages])[:-1]
+            query_vectors = np.split(flat, cuts)
+        blocks: list[np.ndarray] = []
+        for q, ps, v in zip(queries, passages, query_vectors, strict=True):
+            v = np.asarray(v, dtype=np.float32).reshape(-1, self.matrix_t.shape[0])
+            if model is not None and len(ps) != len(v):
+                raise ValueError(f"query {q.id}: {len(v)} vectors for {len(ps)} passages")
+            blocks.append(v if len(v) else np.zeros((1, self.matrix_t.shape[0]), np.float32))
+        counts = [len(b) for b in blocks]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        stacked = np.concatenate(blocks) if blocks else np.zeros((0, self.matrix_t.shape[0]))
+        texts = [profile_text(q) for q in queries]
+        return _Queries(texts, passages, np.ascontiguousarray(stacked, np.float32), offsets)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def _padded(self) -> np.ndarray:
+        if self._pad is None:
+            width = int(self.sizes.max()) if len(self.sizes) else 1
+            pad = self.offsets[:-1, None] + np.arange(width)[None, :]
+            self._pad = np.where(np.arange(width)[None, :] < self.sizes[:, None], pad, -1)
+        return self._pad
+
+    def semantic(self, qv: np.ndarray, qoff: np.ndarray, config: ScoringConfig) -> np.ndarray:
+        """Aggregated passage cosine, ``(n_queries, n_candidates)``, clipped to [0, 1]."""
+        n_q = len(qoff) - 1
+        if not len(self):
+            return np.zeros((n_q, 0), np.float32)
+        qv = np.ascontiguousarray(qv, dtype=np.float32)
+        sims = qv @ self.matrix_t  # (query passages, candidate passages)
+        if config.aggregation == "topk_mean":
+            best = np.maximum.reduceat(sims, qoff[:-1], axis=0)  # (n_q, candidate passages)
+            pad = self._padded()
+            gathered = np.where(pad >= 0, best[:, np.maximum(pad, 0)], -np.inf)
+            k = min(config.top_k, pad.shape[1])
+            top = -np.partition(-gathered, k - 1, axis=2)[:, :, :k]
+            out = np.where(np.isfinite(top), top, 0.0).sum(axis=2) / np.minimum(self.sizes, k)
+        else:
+            per_cand = np.maximum.reduceat(sims, self.offsets[:-1], axis=1)  # (query passages, n_c)
+            if config.aggregation == "max":
+                out = np.maximum.reduceat(per_cand, qoff[:-1], axis=0)
+            else:
+                out = np.add.reduceat(per_cand, qoff[:-1], axis=0) / np.diff(qoff)[:, None]
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def components(
+        self,
+        queries: Sequence[Profile],
+        q: _Queries,
+        strategy: Mapping[str, float] | None,
+        config: ScoringConfig,
+        lexical_vectors: Any = None,
+    ) -> dict[str, np.ndarray]:
+        """Every component as an ``(n_queries, n_candidates)`` array; ``lexical_vectors`` are
+        the queries' rows of ``lexical.transform`` when already computed."""
+        qf = field_matrix(queries)
+        if lexical_vectors is None:
+            lexical_vectors = self.lexical.transform(q.texts)
+        lex = self.lexical.similarity(lexical_vectors)
+        return {
+            "semantic": self.semantic(q.vectors, q.offsets, config),
+            "lexical": lex,
+            "fields": fields_component(qf, self.fields, config.fields_overlap),
+            "strategy": strategy_component(qf, self.fields, strategy_vector(strategy)),
+            "trl": trl_component(trl_intervals(queries), self.trl),
+            "capacity": np.broadcast_to(self.capacity, (len(queries), len(self))).copy(),
+        }
+
+    @staticmethod
+    def combine(components: Mapping[str, np.ndarray], config: ScoringConfig) -> np.ndarray:
+        """The final score: weighted mean of the components with ``config.weights``."""
+        total = sum(config.weights.values())
+        first = next(iter(components.values()))
+        score = np.zeros(first.shape, dtype=np.float32)
+        for name, weight in config.weights.items():
+            if weight:
+                score += np.float32(weight / total) * components[name]
+        return score
+
+    def score_matrix(
+        self,
+        queries: Sequence[Profile],
+        query_vectors: Sequence[np.ndarray] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        strategy: Mapping[str, float] | None = None,
+        config: ScoringConfig = DEFAULT_CONFIG,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Scores of many queries at once (one matrix product): ``(n_queries, n_candidates)``
+        total score and the per-component arrays of the same shape."""
+        q = self._queries(queries, query_vectors, embedder)
+        parts = self.components(queries, q, strategy, config)
+        return self.combine(parts, config), parts
+
+    def rank(
+        self,
+        query: Profile,
+        query_vectors: np.ndarray | None = None,
+        *,
+        embedder: Embedder | None = None,
+        strategy: Mapping[str, float] | None = None,
+        config: ScoringConfig = DEFAULT_CONFIG,
+        top: int | None = 10,
+        exclude: Collection[str] = (),
+        explain: bool = True,
+    ) -> list[Match]:
+        """Rank every candidate for ``query``, best first (``top=None`` returns all).
+
+        ``query_vectors`` are the vectors of :meth:`query_passages` (encoded here when absent).
+        Candidates whose id is in ``exclude`` never appear. Evidence is computed for the
+        returned matches only, and only when ``explain`` is true.
+        """
+        vectors = None if query_vectors is None else [query_vectors]
+        q = self._queries([query], vectors, embedder)
+        terms = self.lexical.word_vectors(q.texts)
+        lexical = terms if self.lexical.analyzer == "word" else None
+        parts = self.components([query], q, strategy, config, lexical)
+        scores = self.combine(parts, config)[0]
+        order = self.top_indices(scores, top, exclude)
+        if not explain:
+            terms = None
+        return [
+            Match(
+                query_id=query.id,
+                candidate_id=self.candidate_ids[j],
+                rank=r,
+                score=float(scores[j]),
+                components={name: float(parts[name][0, j]) for name in COMPONENTS},
+                evidence=None
+                if terms is None
+                else self.explain_one(q.passages[0], q.vectors, terms, j, config),
+            )
+            for r, j in enumerate(order, start=1)
+        ]
+
+    def top_indices(
+        self, scores: np.ndarray, top: int | None, exclude: Collection[str] = ()
+    ) -> np.ndarray:
+        """Candidate columns of the ``top`` best scores (all when None), best first; ties by id
+        order."""
+        scores = scores.astype(np.float64, copy=True)
+        for cid in exclude:
+            j = self._position.get(cid)
+            if j is not None:
+                scores[j] = -np.inf
+        allowed = int(np.isfinite(scores).sum())
+        n = allowed if top is None else min(top, allowed)
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        everything = np.arange(len(scores))
+        part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else everything
+        part = part[np.isfinite(scores[part])]
+        return part[np.lexsort((part, -scores[part]))]
+
+    def explain_one(
+        self,
+        query_passages: Sequence[Passage],
+        query_vectors: np.ndarray,
+        query_terms: Any,
+        column: int,
+        config: ScoringConfig = DEFAULT_CONFIG,
+    ) -> Evidence:
+        """Evidence for a query (its passages, their vectors, its row of
+        ``lexical.word_vectors``) and the candidate in ``column``."""
+        lo = self.offsets[column]
+        return explain(
+            query_passages,
+            query_vectors[: len(query_passages)],
+            self.passages[column],
+            self.matrix_t[:, lo : lo + len(self.passages[column])].T,
+            terms=self.lexical.key_terms(query_terms, column, config.evidence_terms),
+            pairs=config.evidence_pairs,
+        )
+
+    def explain(
+        self,
+        query: Profile,
+        candidate_id: str,
+        query_vectors: np.ndarray | None = None,
+        *,
+        embedder: Embedder | None = None,
+        config: ScoringConfig = DEFAULT_CONFIG,
+    ) -> Evidence:
+        """Evidence for one (query, candidate) pair."""
+        vectors = None if query_vectors is None else [query_vectors]
+        q = self._queries([query], vectors, embedder)
+        terms = self.lexical.word_vectors(q.texts)
+        return self.explain_one(
+            q.passages[0], q.vectors, terms, self.position(candidate_id), config
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes of the index, for logs and health checks."""
+        return {
+            "candidates": len(self),
+            "passages": int(self.matrix_t.shape[1]),
+            "dim": int(self.matrix_t.shape[0]),
+            "model_id": getattr(self.embedder, "model_id", None),
+        }

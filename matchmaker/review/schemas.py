@@ -1,0 +1,74 @@
+"""Request and response schemas of proposals and decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from matchmaker.matching.models import ProposalStatus
+from matchmaker.schemas import FieldOfAction, PageQuery, StrictInput
+
+
+class DecisionIn(StrictInput):
+    to_status: ProposalStatus
+    reason_code: str = Field(min_length=1, max_length=40)
+    note: str = Field("", max_length=5000)
+
+
+class DecisionOut(BaseModel):
+    id: int
+    proposal_id: int
+    from_status: ProposalStatus
+    to_status: ProposalStatus
+    reason_code: str
+    note: str
+    score: float
+    components: dict[str, Any]
+    decided_by_id: int | None
+    created_at: dt.datetime
+
+
+class DecisionList(BaseModel):
+    items: list[DecisionOut]
+
+
+class ProposalOut(BaseModel):
+    id: int
+    challenge_id: int
+    challenge: str
+    group_id: int
+    group: str
+    institution: str
+    score: float
+    components: dict[str, Any]
+    evidence: dict[str, Any] | None
+    unconstrained_rank: int | None
+    strategy_version: int
+    scorer: str
+    status: ProposalStatus
+    run_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProposalQuery(PageQuery):
+    status: list[ProposalStatus] | None = None
+    field: list[FieldOfAction] | None = None
+    institution_id: int | None = Field(None, ge=1)
+    challenge_id: int | None = Field(None, ge=1)
+    group_id: int | None = Field(None, ge=1)
+
+
+class ExclusionIn(StrictInput):
+    challenge_id: int = Field(ge=1)
+    group_id: int = Field(ge=1)
+    reason: str = Field("", max_length=500)
+
+
+class ExclusionOut(BaseModel):
+    id: int
+    challenge_id: int
+    group_id: int
+    reason: str

@@ -1,0 +1,228 @@
+"""The office's review: moving proposals through the pipeline, with reasons, and introductions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from matchmaker.accounts.models import Role, User
+from matchmaker.api.problems import Problem, field_error, not_found
+from matchmaker.audit.service import record
+from matchmaker.challenges.models import Challenge, ChallengeStatus
+from matchmaker.groups.models import ResearchGroup
+from matchmaker.mail import Mail
+from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
+from matchmaker.review.models import REASON_CODES, Decision
+
+P = ProposalStatus
+#: The pipeline: which status may follow which.
+TRANSITIONS: dict[ProposalStatus, tuple[ProposalStatus, ...]] = {
+    P.PROPOSED: (P.SHORTLISTED, P.DECLINED),
+    P.SHORTLISTED: (P.INTRODUCED, P.DECLINED, P.PROPOSED),
+    P.INTRODUCED: (P.IN_TALKS, P.DECLINED),
+    P.IN_TALKS: (P.COLLABORATION, P.DECLINED),
+    P.COLLABORATION: (),
+    P.DECLINED: (P.PROPOSED,),
+}
+PIPELINE = (P.PROPOSED, P.SHORTLISTED, P.INTRODUCED, P.IN_TALKS, P.COLLABORATION, P.DECLINED)
+
+
+def visible_condition(user: User) -> Any:
+    """Which proposals a user sees: the office all; the parties theirs once introduced."""
+    if user.role in (Role.OFFICE, Role.ADMIN):
+        return True
+    introduced = Proposal.status.in_(list(INTRODUCED_STATUSES))
+    if user.role == Role.COMPANY:
+        return introduced & Proposal.challenge_id.in_(
+            select(Challenge.id).where(Challenge.organisation_id == user.organisation_id)
+        )
+    return introduced & (Proposal.group_id == user.group_id)
+
+
+def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:
+    proposal = session.scalar(
+        select(Proposal)
+        .options(joinedload(Proposal.challenge), joinedload(Proposal.group))
+        .where(Proposal.id == proposal_id, visible_condition(user))
+    )
+    if proposal is None:
+        raise not_found(f"Proposal {proposal_id}")
+    return proposal
+
+
+def decide(
+    session: Session,
+    user: User,
+    proposal: Proposal,
+    to_status: ProposalStatus,
+    reason_code: str,
+    note: str = "",
+) -> tuple[Decision, list[Mail]]:
+    """Move a proposal one step; returns the decision and the e-mails to send after commit."""
+    if reason_code not in REASON_CODES:
+        raise field_error("reason_code", f"one of {', '.join(REASON_CODES)}")
+    allowed = TRANSITIONS[proposal.status]
+    if to_status not in allowed:
+        names = ", ".join(s.value for s in allowed) or "none (final)"
+        raise Problem(
+            409,
+            "Conflict",
+            f"to_status: a {proposal.status.value} proposal can move to {names}",
+            errors=[{"field": "to_status", "message": f"not allowed from {proposal.status.value}"}],
+            code="transition",
+        )
+    decision = Decision(
+        proposal_id=proposal.id,
+        from_status=proposal.status.value,
+        to_status=to_status.value,
+        reason_code=reason_code,
+        note=note,
+        score=proposal.score,
+        components=dict(proposal.components),
+        decided_by_id=user.id,
+    )
+    session.add(decision)
+    proposal.status = to_status
+    session.flush()
+    record(
+        session,
+        user.id,
+        "decision",
+        decision.id,
+        "decide",
+        {
+            "proposal_id": proposal.id,
+            "from": decision.from_status,
+            "to": decision.to_status,
+            "reason_code": reason_code,
+            "note": note,
+        },
+    )
+    mails: list[Mail] = []
+    if to_status == P.INTRODUCED:
+        mails = introduction_mails(session, proposal)
+        if proposal.challenge.status == ChallengeStatus.OPEN:
+            proposal.challenge.status = ChallengeStatus.MATCHED
+    if to_status == P.DECLINED and reason_code == "conflict_of_interest":
+        exclude(
+            session, user, proposal.challenge_id, proposal.group_id, note or "conflict of interest"
+        )
+    return decision, mails
+
+
+def exclude(
+    session: Session, user: User, challenge_id: int, group_id: int, reason: str
+) -> Exclusion:
+    """Record that a pair must never be proposed (idempotent)."""
+    existing = session.scalar(
+        select(Exclusion).where(
+            Exclusion.challenge_id == challenge_id, Exclusion.group_id == group_id
+        )
+    )
+    if existing is not None:
+        return existing
+    if session.get(Challenge, challenge_id) is None:
+        raise field_error("challenge_id", "no such challenge")
+    if session.get(ResearchGroup, group_id) is None:
+        raise field_error("group_id", "no such research group")
+    exclusion = Exclusion(
+        challenge_id=challenge_id, group_id=group_id, reason=reason, created_by_id=user.id
+    )
+    session.add(exclusion)
+    session.flush()
+    record(
+        session,
+        user.id,
+        "exclusion",
+        exclusion.id,
+        "create",
+        {"challenge_id": challenge_id, "group_id": group_id, "reason": reason},
+    )
+    return exclusion
+
+
+def introduction_mails(session: Session, proposal: Proposal) -> list[Mail]:
+    """One e-mail to the company's users and one to the group (its users and its contact)."""
+    challenge, group = proposal.challenge, proposal.group
+    company_users = session.scalars(
+        select(User.email).where(
+            User.organisation_id == challenge.organisation_id,
+            User.role == Role.COMPANY,
+            User.active,
+        )
+    ).all()
+    group_users = set(
+        session.scalars(select(User.email).where(User.group_id == group.id, User.active)).all()
+    )
+    if group.contact:
+        group_users.add(group.contact)
+    mails = []
+    if company_users:
+        mails.append(
+            Mail(
+                tuple(sorted(company_users)),
+                f"Introduction: {group.name} for “{challenge.title}”",
+                f"Hello,\n\nthe innovation office introduces you to {group.name} "
+                f"({group.institution.name}, head: {group.head or 'n/a'}, contact: {group.contact or 'n/a'}) "
+                f"for your challenge “{challenge.title}”.\n\nThe group can now read your confidential "
+                "details. We look forward to hearing how the talks go.\n\nMatchmaker — Innovation office",
+            )
+        )
+    if group_users:
+        mails.append(
+            Mail(
+                tuple(sorted(group_users)),
+                f"Introduction: “{challenge.title}” ({challenge.organisation.name})",
+                f"Hello,\n\nthe innovation office introduces your group to {challenge.organisation.name} "
+                f"for the challenge “{challenge.title}”.\n\nYou can now read the confidential details "
+                "of the challenge in Matchmaker.\n\nMatchmaker — Innovation office",
+            )
+        )
+    return mails
+
+
+def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[str, Any]:
+    """A proposal as the API returns it."""
+    return {
+        "id": proposal.id,
+        "challenge_id": proposal.challenge_id,
+        "challenge": proposal.challenge.title,
+        "group_id": proposal.group_id,
+        "group": proposal.group.name,
+        "institution": proposal.group.institution.name,
+        "score": round(proposal.score, 4),
+        "components": proposal.components,
+        "evidence": proposal.evidence if include_evidence else None,
+        "unconstrained_rank": proposal.unconstrained_rank,
+        "strategy_version": proposal.strategy_version,
+        "scorer": proposal.scorer,
+        "status": proposal.status.value,
+        "run_id": proposal.run_id,
+        "created_at": proposal.created_at.isoformat(),
+        "updated_at": proposal.updated_at.isoformat(),
+    }
+
+
+def decision_out(d: Decision) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "proposal_id": d.proposal_id,
+        "from_status": d.from_status,
+        "to_status": d.to_status,
+        "reason_code": d.reason_code,
+        "note": d.note,
+        "score": d.score,
+        "components": d.components,
+        "decided_by_id": d.decided_by_id,
+        "created_at": d.created_at.isoformat(),
+    }
+
+
+def list_decisions(session: Session, proposal: Proposal) -> list[Decision]:
+    return list(
+        session.scalars(
+            select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.id)
+        )
+    )

@@ -1,0 +1,150 @@
+"""JSON API of proposals, decisions and exclusions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from matchmaker import mail
+from matchmaker.api.spec import endpoint
+from matchmaker.crud import paginate
+from matchmaker.db import get_session
+from matchmaker.groups.models import ResearchGroup
+from matchmaker.matching.models import Proposal
+from matchmaker.review import service
+from matchmaker.review.schemas import (
+    DecisionIn,
+    DecisionList,
+    DecisionOut,
+    ExclusionIn,
+    ExclusionOut,
+    ProposalOut,
+    ProposalQuery,
+)
+from matchmaker.schemas import Page
+
+bp = Blueprint("review", __name__, url_prefix="/api/v1")
+OFFICE = ("office", "admin")
+
+
+def query_proposals(session: Any, user: Any, query: ProposalQuery) -> tuple[list[Proposal], int]:
+    """The review queue: visible proposals, filtered, best score first."""
+    stmt = (
+        select(Proposal)
+        .options(
+            joinedload(Proposal.challenge),
+            joinedload(Proposal.group).joinedload(ResearchGroup.institution),
+        )
+        .where(service.visible_condition(user))
+    )
+    if query.status:
+        stmt = stmt.where(Proposal.status.in_(query.status))
+    if query.challenge_id:
+        stmt = stmt.where(Proposal.challenge_id == query.challenge_id)
+    if query.group_id:
+        stmt = stmt.where(Proposal.group_id == query.group_id)
+    if query.institution_id:
+        stmt = stmt.where(
+            Proposal.group_id.in_(
+                select(ResearchGroup.id).where(ResearchGroup.institution_id == query.institution_id)
+            )
+        )
+    stmt = stmt.order_by(Proposal.score.desc(), Proposal.id)
+    if query.field:
+        ids = [p.id for p in session.scalars(stmt) if set(p.challenge.fields) & set(query.field)]
+        stmt = (
+            select(Proposal)
+            .where(Proposal.id.in_(ids))
+            .order_by(Proposal.score.desc(), Proposal.id)
+        )
+    return paginate(session, stmt, query)
+
+
+@endpoint(
+    bp,
+    "/proposals",
+    summary="The review queue: proposals, best first",
+    query=ProposalQuery,
+    response=Page[ProposalOut],
+)
+def list_proposals(query: ProposalQuery) -> dict[str, Any]:
+    rows, total = query_proposals(get_session(), g.user, query)
+    return {
+        "items": [service.proposal_out(p) for p in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+    }
+
+
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>",
+    summary="A proposal with its score parts and evidence",
+    response=ProposalOut,
+)
+def get_proposal(proposal_id: int) -> dict[str, Any]:
+    return service.proposal_out(service.get_visible(get_session(), g.user, proposal_id))
+
+
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>/decisions",
+    summary="The decisions taken on a proposal",
+    response=DecisionList,
+)
+def list_decisions(proposal_id: int) -> dict[str, Any]:
+    session = get_session()
+    proposal = service.get_visible(session, g.user, proposal_id)
+    return {"items": [service.decision_out(d) for d in service.list_decisions(session, proposal)]}
+
+
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>/decisions",
+    "POST",
+    roles=OFFICE,
+    summary="Decide: move a proposal through the pipeline with a reason code",
+    body=DecisionIn,
+    response=DecisionOut,
+    status=201,
+)
+def decide(proposal_id: int, body: DecisionIn) -> dict[str, Any]:
+    session = get_session()
+    proposal = service.get_visible(session, g.user, proposal_id)
+    decision, mails = service.decide(
+        session, g.user, proposal, body.to_status, body.reason_code, body.note
+    )
+    session.commit()
+    settings = current_app.extensions["matchmaker.settings"]
+    for message in mails:
+        try:
+            mail.send(settings, message)
+        except OSError:
+            current_app.logger.exception("introduction e-mail to %s failed", message.to)
+    return service.decision_out(decision)
+
+
+@endpoint(
+    bp,
+    "/exclusions",
+    "POST",
+    roles=OFFICE,
+    summary="Exclude a pair from matching (a conflict)",
+    body=ExclusionIn,
+    response=ExclusionOut,
+    status=201,
+)
+def create_exclusion(body: ExclusionIn) -> dict[str, Any]:
+    session = get_session()
+    ex = service.exclude(session, g.user, body.challenge_id, body.group_id, body.reason)
+    session.commit()
+    return {
+        "id": ex.id,
+        "challenge_id": ex.challenge_id,
+        "group_id": ex.group_id,
+        "reason": ex.reason,
+    }

@@ -1,0 +1,164 @@
+"""The office dashboard: proposals per field of action, the pipeline funnel, the CO2 in the pipeline
+against the network's target, and the load per institution — each chart also as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from matchmaker.db import get_session
+from matchmaker.fields import FIELD_KEYS, field_label
+from matchmaker.groups.models import ResearchGroup
+from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
+from matchmaker.organisations.models import Organisation, OrganisationKind
+from matchmaker.review.models import Decision
+from matchmaker.review.service import PIPELINE
+from matchmaker.web.helpers import OFFICE_ROLES, STATUS_LABELS, roles_required, page_errors
+from matchmaker.web.i18n import current_language
+
+bp = Blueprint("dashboard", __name__, url_prefix="/office/dashboard")
+page_errors(bp)
+
+#: The IVH energy-efficiency network's goal: 75,000 t CO2 saved a year.
+CO2_TARGET_T = 75_000.0
+STAGES = [s for s in PIPELINE if s != ProposalStatus.DECLINED]
+ACTIVE = frozenset(STAGES)
+
+
+@dataclass
+class Chart:
+    """A chart's table: the header and the rows, as shown and as downloaded."""
+
+    key: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+def _proposals(session: Session) -> list[Proposal]:
+    return list(session.scalars(select(Proposal).options(
+        joinedload(Proposal.challenge), joinedload(Proposal.group).joinedload(ResearchGroup.institution))))
+
+
+def per_field(proposals: list[Proposal], lang: str) -> Chart:
+    """Proposals and collaborations per field of action (a proposal counts for each of its fields)."""
+    made: Counter[str] = Counter()
+    collab: Counter[str] = Counter()
+    for p in proposals:
+        for key in set(p.challenge.fields):
+            made[key] += 1
+            if p.status == ProposalStatus.COLLABORATION:
+                collab[key] += 1
+    return Chart("fields", [gettext("Field of action"), gettext("Proposals"), gettext("Collaborations")],
+                 [[field_label(k, lang), made[k], collab[k]] for k in FIELD_KEYS])
+
+
+def _stage_reached(session: Session, proposals: list[Proposal]) -> dict[int, int]:
+    """The furthest pipeline stage each proposal ever reached (a declined one keeps its history)."""
+    order = {s.value: i for i, s in enumerate(STAGES)}
+    reached = {p.id: order.get(p.status.value, 0) for p in proposals}
+    for proposal_id, to_status in session.execute(select(Decision.proposal_id, Decision.to_status)):
+        if proposal_id in reached and to_status in order:
+            reached[proposal_id] = max(reached[proposal_id], order[to_status])
+    return reached
+
+
+def funnel(session: Session, proposals: list[Proposal]) -> Chart:
+    """How many proposals reached each stage of the pipeline, and how many were declined."""
+    reached = _stage_reached(session, proposals)
+    rows: list[list[Any]] = []
+    for i, stage in enumerate(STAGES):
+        rows.append([str(STATUS_LABELS[stage.value]), sum(1 for r in reached.values() if r >= i)])
+    rows.append([str(STATUS_LABELS["declined"]), sum(1 for p in proposals if p.status == ProposalStatus.DECLINED)])
+    return Chart("funnel", [gettext("Stage"), gettext("Proposals")], rows)
+
+
+def co2(proposals: list[Proposal]) -> Chart:
+    """Expected CO2 saving (t/yr) of the distinct challenges at each depth of the pipeline."""
+    groups_of = {
+        gettext("In the pipeline"): ACTIVE,
+        gettext("Introduced or further"): INTRODUCED_STATUSES,
+        gettext("Collaboration"): frozenset({ProposalStatus.COLLABORATION}),
+    }
+    rows: list[list[Any]] = []
+    for label, statuses in groups_of.items():
+        challenges = {p.challenge.id: p.challenge.co2_saving_t or 0.0 for p in proposals if p.status in statuses}
+        total = round(sum(challenges.values()), 1)
+        rows.append([label, total, CO2_TARGET_T, round(100 * total / CO2_TARGET_T, 1)])
+    return Chart("co2", [gettext("Challenges"), gettext("CO₂ saving (t/yr)"), gettext("Target (t/yr)"),
+                         gettext("Share of target (%)")], rows)
+
+
+def load(session: Session, proposals: list[Proposal]) -> Chart:
+    """Per institution: open proposals, groups engaged (introduced or further) and their capacity."""
+    capacity: dict[str, int] = defaultdict(int)
+    for group in session.scalars(select(ResearchGroup).options(joinedload(ResearchGroup.institution))
+                                 .where(ResearchGroup.archived_at.is_(None))):
+        capacity[group.institution.name] += group.capacity
+    for name in session.scalars(select(Organisation.name).where(
+            Organisation.kind == OrganisationKind.INSTITUTION, Organisation.archived_at.is_(None))):
+        capacity.setdefault(name, 0)
+    active: Counter[str] = Counter()
+    engaged: Counter[str] = Counter()
+    for p in proposals:
+        name = p.group.institution.name
+        if p.status in ACTIVE:
+            active[name] += 1
+        if p.status in INTRODUCED_STATUSES:
+            engaged[name] += 1
+    rows: list[list[Any]] = []
+    for name in sorted(capacity, key=lambda n: (-active[n], n)):
+        cap = capacity[name]
+        if engaged[name] > cap:
+            verdict = gettext("over capacity")
+        elif active[name] == 0:
+            verdict = gettext("unused")
+        elif engaged[name] < cap:
+            verdict = gettext("has room")
+        else:
+            verdict = gettext("full")
+        rows.append([name, active[name], engaged[name], cap, verdict])
+    return Chart("load", [gettext("Institution"), gettext("Open proposals"), gettext("Engaged (introduced or further)"),
+                          gettext("Capacity"), gettext("Assessment")], rows)
+
+
+def charts(session: Session) -> dict[str, Chart]:
+    proposals = _proposals(session)
+    lang = current_language()
+    return {"fields": per_field(proposals, lang), "funnel": funnel(session, proposals), "co2": co2(proposals),
+            "load": load(session, proposals)}
+
+
+@bp.get("", endpoint="dashboard")
+@roles_required(*OFFICE_ROLES)
+def dashboard() -> Any:
+    data = charts(get_session())
+    field_max = max([max(r[1], r[2]) for r in data["fields"].rows] + [1])
+    funnel_max = max([r[1] for r in data["funnel"].rows] + [1])
+    co2_max = max([r[1] for r in data["co2"].rows] + [CO2_TARGET_T]) * 1.08
+    load_max = max([max(r[1], r[2], r[3]) for r in data["load"].rows] + [1])
+    return render_template("office/dashboard.html", charts=data, field_max=field_max, funnel_max=funnel_max,
+                           co2_max=co2_max, co2_target=CO2_TARGET_T, load_max=load_max)
+
+
+@bp.get("/<key>.csv")
+@roles_required(*OFFICE_ROLES)
+def chart_csv(key: str) -> Response:
+    """One chart's numbers as CSV (UTF-8 with BOM, so spreadsheet programs read the umlauts)."""
+    data = charts(get_session())
+    if key not in data:
+        abort(404)
+    chart = data[key]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(chart.header)
+    writer.writerows(chart.rows)
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}.csv"'})

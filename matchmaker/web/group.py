@@ -1,0 +1,197 @@
+"""Research group pages: the profile, its publications (by hand or from BibTeX/RIS), and matches."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+
+from matchmaker.accounts.models import Role
+from matchmaker.api.problems import Problem
+from matchmaker.db import get_session
+from matchmaker.groups import service as groups
+from matchmaker.groups.models import ResearchGroup
+from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn
+from matchmaker.web import bibimport
+from matchmaker.web.helpers import blank_to_none, me, problem_errors, roles_required, validate_form, page_errors
+from matchmaker.web.i18n import current_language
+from matchmaker.web import matching
+
+bp = Blueprint("group", __name__, url_prefix="/group")
+page_errors(bp)
+
+PROFILE_FIELDS = ("name", "head", "capabilities", "methods", "trl_min", "trl_max", "capacity", "contact",
+                  "language")
+OPTIONAL = ("head", "methods", "contact")
+
+
+def _own_group() -> ResearchGroup | None:
+    user = me()
+    if user.group_id is None:
+        return None
+    return groups.get_group(get_session(), user.group_id)
+
+
+def _require_group() -> ResearchGroup:
+    group = _own_group()
+    if group is None:
+        raise _NoProfile()
+    return group
+
+
+class _NoProfile(Exception):
+    """The group user has not registered a profile yet."""
+
+
+@bp.errorhandler(_NoProfile)
+def _no_profile(_exc: _NoProfile) -> Any:
+    flash(gettext("Please register your group's profile first."), "info")
+    return redirect(url_for("group.profile"))
+
+
+def _keywords(text: str) -> list[str]:
+    return [k.strip() for k in re.split(r"[,;\n]", text or "") if k.strip()]
+
+
+def _profile_values(group: ResearchGroup | None) -> dict[str, Any]:
+    if group is None:
+        return {"fields": [], "trl_min": "3", "trl_max": "6", "capacity": "1", "language": current_language(),
+                "contact": me().email}
+    return {"name": group.name, "head": group.head, "capabilities": group.capabilities, "methods": group.methods,
+            "keywords": ", ".join(group.keywords), "fields": list(group.fields), "trl_min": str(group.trl_min),
+            "trl_max": str(group.trl_max), "capacity": str(group.capacity), "contact": group.contact,
+            "language": group.language}
+
+
+def _profile_form(group: ResearchGroup | None, values: dict[str, Any], errors: dict[str, str]) -> Any:
+    return render_template("group/profile.html", group=group, values=values, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@roles_required(Role.GROUP)
+def profile() -> Any:
+    """Register or edit the group's profile."""
+    group = _own_group()
+    if request.method == "GET":
+        return _profile_form(group, _profile_values(group), {})
+    values: dict[str, Any] = {name: request.form.get(name, "") for name in PROFILE_FIELDS}
+    values["fields"] = request.form.getlist("fields")
+    values["keywords"] = request.form.get("keywords", "")
+    data = blank_to_none(values, *OPTIONAL)
+    data["keywords"] = _keywords(values["keywords"])
+    checked, errors = validate_form(GroupIn, data)
+    if checked is None:
+        return _profile_form(group, values, errors)
+    db = get_session()
+    try:
+        if group is None:
+            group = groups.create_group(db, me(), checked)
+        else:
+            patch = GroupPatch.model_validate(checked.model_dump(exclude={"institution_id", "publications"}))
+            groups.update_group(db, me(), group, patch)
+    except Problem as exc:
+        db.rollback()
+        return _profile_form(group, values, problem_errors(exc))
+    db.commit()
+    flash(gettext("Your profile was saved."), "success")
+    return redirect(url_for("group.profile"))
+
+
+def _publications_page(group: ResearchGroup, *, values: dict[str, Any] | None = None,
+                       errors: dict[str, str] | None = None, bib_text: str = "", bib_error: str = "",
+                       status: int = 200) -> Any:
+    return render_template("group/publications.html", group=group, values=values or {}, errors=errors or {},
+                           bib_text=bib_text, bib_error=bib_error), status
+
+
+@bp.get("/publications")
+@roles_required(Role.GROUP)
+def publications() -> Any:
+    return _publications_page(_require_group())
+
+
+@bp.post("/publications/add")
+@roles_required(Role.GROUP)
+def add_publication() -> Any:
+    """Add one publication typed by hand."""
+    group = _require_group()
+    values = {name: request.form.get(name, "") for name in ("title", "abstract", "year", "doi")}
+    data, errors = validate_form(PublicationIn, blank_to_none(values, "abstract", "year", "doi"))
+    if data is None:
+        return _publications_page(group, values=values, errors=errors, status=422)
+    db = get_session()
+    groups.add_publication(db, me(), group, data)
+    db.commit()
+    flash(gettext("The publication was added."), "success")
+    return redirect(url_for("group.publications"))
+
+
+@bp.post("/publications/<int:publication_id>/delete")
+@roles_required(Role.GROUP)
+def delete_publication(publication_id: int) -> Any:
+    group = _require_group()
+    db = get_session()
+    pub = groups.get_publication(group, publication_id)
+    title = pub.title
+    groups.delete_publication(db, me(), group, pub)
+    db.commit()
+    flash(gettext("“%(title)s” was removed.", title=title), "success")
+    return redirect(url_for("group.publications"))
+
+
+@bp.post("/publications/import")
+@roles_required(Role.GROUP)
+def import_publications() -> Any:
+    """Paste BibTeX or RIS: first a preview, then the import of the records the user kept."""
+    group = _require_group()
+    text = request.form.get("bib_text", "")
+    if not text.strip():
+        return _publications_page(group, bib_error=gettext("Paste the contents of a BibTeX or RIS file."), status=422)
+    kind, entries = bibimport.parse(text)
+    if not kind:
+        return _publications_page(group, bib_text=text, status=422,
+                                  bib_error=gettext("This is neither BibTeX (@article{…}) nor RIS (TY  - …)."))
+    if not entries:
+        return _publications_page(group, bib_text=text, status=422,
+                                  bib_error=gettext("No publications could be read from this text."))
+    if request.form.get("action") != "import":
+        return render_template("group/import_preview.html", group=group, kind=kind, entries=entries, bib_text=text)
+    chosen = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
+    existing = {p.title.strip().lower() for p in group.publications}
+    db = get_session()
+    added = skipped = 0
+    for index, entry in enumerate(entries):
+        if index not in chosen or entry.publication is None:
+            continue
+        if entry.publication.title.strip().lower() in existing:
+            skipped += 1
+            continue
+        groups.add_publication(db, me(), group, entry.publication)
+        existing.add(entry.publication.title.strip().lower())
+        added += 1
+    db.commit()
+    message = ngettext("%(num)d publication imported.", "%(num)d publications imported.", added)
+    if skipped:
+        message += " " + ngettext("%(num)d was already in your profile.", "%(num)d were already in your profile.",
+                                  skipped)
+    flash(message, "success")
+    return redirect(url_for("group.publications"))
+
+
+@bp.get("/matches")
+@roles_required(Role.GROUP)
+def matches() -> Any:
+    """Public summaries of the challenges that match the group, with the reasons."""
+    group = _own_group()
+    if group is None:
+        return redirect(url_for("group.profile"))
+    rows: list[dict[str, Any]] = []
+    unavailable = False
+    try:
+        rows = matching.matches_for_group(get_session(), group, top=10)
+    except Exception:
+        current_app.logger.exception("matches for group %s failed", group.id)
+        unavailable = True
+    return render_template("group/matches.html", group=group, rows=rows, unavailable=unavailable)

@@ -1,0 +1,302 @@
+"""What every page shares: role checks, form validation through the API's schemas, messages."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext, lazy_gettext
+from flask_login import current_user
+from markupsafe import Markup, escape
+from pydantic import BaseModel, ValidationError
+
+from matchmaker.accounts.models import Role, User
+from matchmaker.api.problems import Problem
+from matchmaker.fields import FIELD_KEYS, field_label
+from matchmaker.review.models import REASON_CODES
+from matchmaker.web.i18n import LANGUAGES, current_language
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=BaseModel)
+
+OFFICE_ROLES = (Role.OFFICE, Role.ADMIN)
+
+STATUS_LABELS = {
+    # proposals
+    "proposed": lazy_gettext("Proposed"),
+    "shortlisted": lazy_gettext("Shortlisted"),
+    "introduced": lazy_gettext("Introduced"),
+    "in_talks": lazy_gettext("In talks"),
+    "collaboration": lazy_gettext("Collaboration"),
+    "declined": lazy_gettext("Declined"),
+    # challenges
+    "draft": lazy_gettext("Draft"),
+    "open": lazy_gettext("Open"),
+    "matched": lazy_gettext("Matched"),
+    "closed": lazy_gettext("Closed"),
+    # matching runs
+    "queued": lazy_gettext("Queued"),
+    "running": lazy_gettext("Running"),
+    "finished": lazy_gettext("Finished"),
+    "failed": lazy_gettext("Failed"),
+}
+
+BUDGET_LABELS = {
+    "lt_50k": lazy_gettext("under €50k"),
+    "50k_250k": lazy_gettext("€50k – €250k"),
+    "250k_1m": lazy_gettext("€250k – €1M"),
+    "gt_1m": lazy_gettext("over €1M"),
+}
+
+COMPONENT_LABELS = {
+    "semantic": lazy_gettext("Text similarity"),
+    "embedding": lazy_gettext("Text similarity"),
+    "lexical": lazy_gettext("Shared terms"),
+    "fields": lazy_gettext("Fields of action"),
+    "field": lazy_gettext("Fields of action"),
+    "strategy": lazy_gettext("Strategy weight"),
+    "trl": lazy_gettext("TRL fit"),
+    "capacity": lazy_gettext("Free capacity"),
+}
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Only signed-in users with one of ``roles`` see the page (others get 403)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def me() -> User:
+    """The signed-in user (as the ORM object)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
+def is_office(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in OFFICE_ROLES
+
+
+def home_for(user: User) -> str:
+    """The first page of a role."""
+    if user.role == Role.COMPANY:
+        return url_for("company.challenges")
+    if user.role == Role.GROUP:
+        return url_for("group.matches")
+    return url_for("office.queue")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target only if it stays on this site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+_MESSAGES: dict[str, Any] = {
+    "missing": lazy_gettext("Please fill in this field."),
+    "string_too_short": lazy_gettext("Please fill in this field."),
+    "string_too_long": lazy_gettext("This text is too long."),
+    "too_short": lazy_gettext("Choose at least one."),
+    "too_long": lazy_gettext("Too many entries."),
+    "int_parsing": lazy_gettext("Enter a whole number."),
+    "int_type": lazy_gettext("Enter a whole number."),
+    "int_from_float": lazy_gettext("Enter a whole number."),
+    "float_parsing": lazy_gettext("Enter a number."),
+    "float_type": lazy_gettext("Enter a number."),
+    "date_parsing": lazy_gettext("Enter a date (YYYY-MM-DD)."),
+    "date_from_datetime_parsing": lazy_gettext("Enter a date (YYYY-MM-DD)."),
+    "date_type": lazy_gettext("Enter a date (YYYY-MM-DD)."),
+    "enum": lazy_gettext("Choose one of the options."),
+    "literal_error": lazy_gettext("Choose one of the options."),
+    "value_error.email": lazy_gettext("Enter an e-mail address."),
+}
+
+_VALUE_ERRORS: dict[str, Any] = {
+    "must not be empty": lazy_gettext("Please fill in this field."),
+    "must be a single line": lazy_gettext("Use a single line."),
+    "must not contain control characters": lazy_gettext("Remove the control characters."),
+    "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
+    "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
+    "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than"):
+        return gettext("Must be at least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return gettext("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt")))
+    if kind in _MESSAGES:
+        return str(_MESSAGES[kind])
+    return translate_message(str(err.get("msg", "")).removeprefix("Value error, "))
+
+
+def translate_message(message: str) -> str:
+    """A service's English message in the page's language, where a translation is known."""
+    for english, translated in _VALUE_ERRORS.items():
+        if message.endswith(english):
+            return str(translated)
+    return message
+
+
+def _model_error_field(message: str, names: Iterable[str]) -> str:
+    # A model-level rule ("trl_target must be at least trl_now") names its field first.
+    message = message.removeprefix("Value error, ")
+    for name in names:
+        if message.startswith(name):
+            return name
+    return "__all__"
+
+
+def validate_form(schema: type[M], data: Mapping[str, Any]) -> tuple[M | None, dict[str, str]]:
+    """Validate form values with the API's pydantic schema; errors keyed by form field name.
+
+    Form values are strings, so numbers and dates are parsed (lax mode); every other rule is the
+    schema's own.
+    """
+    try:
+        return schema.model_validate(dict(data), strict=False), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors(include_url=False):
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            if loc:
+                name = str(loc[0])
+            else:
+                name = _model_error_field(str(err.get("msg", "")), schema.model_fields)
+            errors.setdefault(name, _message(err))
+        return None, errors
+
+
+def problem_errors(problem: Problem) -> dict[str, str]:
+    """A service's problem as form errors (its named fields, or a general message)."""
+    errors: dict[str, str] = {}
+    for item in problem.errors:
+        name = item.get("field", "__all__").split(".")[0].split("[")[0]
+        errors.setdefault(name, translate_message(item.get("message", "")))
+    if not errors:
+        errors["__all__"] = translate_message(problem.detail or problem.title)
+    return errors
+
+
+def blank_to_none(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """Optional form fields left empty mean "not given"."""
+    out = dict(data)
+    for name in names:
+        if isinstance(out.get(name), str) and not out[name].strip():
+            out[name] = None
+    return out
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def highlight(text: str, passages: Iterable[str] = (), terms: Iterable[str] = ()) -> Markup:
+    """``text`` escaped, with the evidence passages and matched terms wrapped in ``<mark>``."""
+    spans: list[tuple[int, int, str]] = []
+    lowered = text.lower()
+    for passage in passages:
+        passage = (passage or "").strip()
+        if len(passage) < 12:
+            continue
+        start = lowered.find(passage.lower())
+        if start >= 0:
+            spans.append((start, start + len(passage), "passage"))
+    for term in terms:
+        term = (term or "").strip()
+        if len(term) < 3:
+            continue
+        for match in re.finditer(r"(?<!\w)" + re.escape(term.lower()) + r"(?!\w)", lowered):
+            spans.append((match.start(), match.end(), "term"))
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    out: list[str] = []
+    pos = 0
+    for start, end, kind in spans:
+        if start < pos:
+            continue  # overlaps a span already marked
+        out.append(str(escape(text[pos:start])))
+        out.append(f'<mark class="ev-{kind}">{escape(text[start:end])}</mark>')
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def mark_terms(text: str, terms: Iterable[str]) -> Markup:
+    return highlight(text, (), terms)
+
+
+def paragraphs(text: str) -> Markup:
+    """Plain text as escaped paragraphs."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    return Markup("".join(f"<p>{escape(p)}</p>" for p in parts))
+
+
+def number(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    fmt = "#,##0" if digits == 0 else "#,##0." + "0" * digits
+    return format_decimal(value, format=fmt)
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+def page_errors(bp: Blueprint) -> None:
+    """A service's problem (404, 403, 409 ...) inside a page becomes an HTML error page."""
+
+    @bp.errorhandler(Problem)
+    def _problem(exc: Problem) -> Any:
+        return render_template("error.html", status=exc.status,
+                               detail=translate_message(exc.detail or exc.title)), exc.status
+
+
+def init_app(app: Flask) -> None:
+    """Template globals and filters."""
+
+    def _field_label(key: str) -> str:
+        return field_label(key, current_language()) if key in FIELD_KEYS else key
+
+    def _reason_label(code: str) -> str:
+        return REASON_CODES[code][0 if current_language() == "de" else 1] if code in REASON_CODES else code
+
+    # Globals (not a context processor) so that imported macros see them too.
+    app.jinja_env.globals.update(
+        field_keys=FIELD_KEYS,
+        field_label=_field_label,
+        status_label=lambda s: str(STATUS_LABELS.get(str(s), s)),
+        budget_label=lambda b: str(BUDGET_LABELS.get(str(b), b)),
+        component_label=lambda c: str(COMPONENT_LABELS.get(str(c), str(c).replace("_", " ").capitalize())),
+        reason_label=_reason_label,
+        is_office=is_office,
+        Role=Role,
+        languages=LANGUAGES,
+    )
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"lang": current_language()}
+
+    app.jinja_env.filters["highlight"] = highlight
+    app.jinja_env.filters["mark_terms"] = mark_terms
+    app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,46 @@
+"""The matching service as the pages call it: the app's matcher is passed in here, once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from matchmaker.accounts.models import User
+from matchmaker.challenges.models import Challenge
+from matchmaker.groups.models import ResearchGroup
+from matchmaker.matching import service
+from matchmaker.matching.engine import get_matcher
+from matchmaker.matching.models import MatchingRun
+
+
+def similar_challenges(session: Session, text: str, *, top: int = 5,
+                       exclude_id: int | None = None) -> list[dict[str, Any]]:
+    """Challenges already posted that read like ``text``."""
+    return service.similar_challenges(session, get_matcher(), text, top=top, exclude_id=exclude_id)
+
+
+def matches_for_group(session: Session, group: ResearchGroup, *, top: int = 10) -> list[dict[str, Any]]:
+    """Open challenges for a group, public summaries only, with score parts and evidence."""
+    return service.matches_for_group(session, get_matcher(), group, top=top)
+
+
+def matches_for_challenge(session: Session, challenge: Challenge, *, top: int = 10) -> list[dict[str, Any]]:
+    return service.matches_for_challenge(session, get_matcher(), challenge, top=top)
+
+
+def preview_strategy(session: Session, weights: Mapping[str, float], *, top: int = 20) -> list[dict[str, Any]]:
+    """How the top proposals would move under ``weights`` (nothing is saved)."""
+    return service.preview_strategy(session, get_matcher(), weights, top=top)
+
+
+def start_run(session: Session, user: User, *, k: int, max_per_institution: int) -> MatchingRun:
+    """Record a run, commit it, and hand it to a background job; the page then polls its progress."""
+    from matchmaker import jobs
+
+    run = service.create_run(session, user, k=k, max_per_institution=max_per_institution)
+    session.commit()
+    jobs.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
+    return run

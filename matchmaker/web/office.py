@@ -1,0 +1,221 @@
+"""Innovation office pages: the review queue, a proposal with its evidence, decisions, the strategy
+and matching runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from matchmaker import mail
+from matchmaker.api.problems import Problem
+from matchmaker.db import get_session
+from matchmaker.fields import FIELD_KEYS
+from matchmaker.matching.models import MatchingRun, ProposalStatus
+from matchmaker.matching.schemas import RunIn
+from matchmaker.organisations.models import Organisation, OrganisationKind
+from matchmaker.review import service as review
+from matchmaker.review.models import REASON_CODES
+from matchmaker.review.schemas import DecisionIn, ProposalQuery
+from matchmaker.review.views import query_proposals
+from matchmaker.strategy import service as strategy
+from matchmaker.strategy.schemas import StrategyIn
+from matchmaker.web.helpers import (
+    page_errors,
+    OFFICE_ROLES,
+    me,
+    problem_errors,
+    roles_required,
+    translate_message,
+    validate_form,
+)
+from matchmaker.web import matching as matching_pages
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+page_errors(bp)
+PER_PAGE = 25
+
+
+@bp.get("/proposals", endpoint="queue")
+@roles_required(*OFFICE_ROLES)
+def queue() -> Any:
+    """Proposals best score first, filtered by field of action, institution and status."""
+    db = get_session()
+    args = request.args
+    status = args.get("status", "")
+    field = args.get("field", "")
+    institution = args.get("institution", "")
+    try:
+        query = ProposalQuery(
+            page=max(1, args.get("page", 1, type=int) or 1), per_page=PER_PAGE,
+            status=[ProposalStatus(status)] if status in ProposalStatus._value2member_map_ else None,
+            field=[field] if field in FIELD_KEYS else None,
+            institution_id=int(institution) if institution.isdigit() and int(institution) > 0 else None,
+        )
+    except ValidationError:
+        query = ProposalQuery(per_page=PER_PAGE)
+    rows, total = query_proposals(db, me(), query)
+    institutions = db.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.INSTITUTION)
+                              .order_by(Organisation.name)).all()
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template("office/queue.html", rows=rows, total=total, page=query.page, pages=pages,
+                           status=status, field=field, institution=institution, institutions=institutions,
+                           statuses=[s.value for s in review.PIPELINE])
+
+
+def _proposal_page(proposal_id: int, values: dict[str, Any] | None = None,
+                   errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    db = get_session()
+    proposal = review.get_visible(db, me(), proposal_id)
+    decisions = review.list_decisions(db, proposal)
+    evidence = proposal.evidence or {}
+    pairs = evidence.get("pairs") or []
+    return render_template(
+        "office/proposal.html", p=proposal, challenge=proposal.challenge, group=proposal.group,
+        decisions=decisions, pairs=pairs, terms=evidence.get("terms") or [],
+        challenge_passages=[pair.get("query", "") for pair in pairs],
+        group_passages=[pair.get("candidate", "") for pair in pairs],
+        next_statuses=[s.value for s in review.TRANSITIONS[proposal.status]],
+        pipeline=[s.value for s in review.PIPELINE if s != ProposalStatus.DECLINED],
+        reason_codes=list(REASON_CODES), values=values or {}, errors=errors or {},
+    ), status
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@roles_required(*OFFICE_ROLES)
+def proposal(proposal_id: int) -> Any:
+    """Both texts side by side, the score parts and the highlighted evidence, and the decision form."""
+    return _proposal_page(proposal_id)
+
+
+@bp.post("/proposals/<int:proposal_id>/decide")
+@roles_required(*OFFICE_ROLES)
+def decide(proposal_id: int) -> Any:
+    """Move the proposal one step with a reason code; an introduction e-mails both parties."""
+    db = get_session()
+    item = review.get_visible(db, me(), proposal_id)
+    values = {name: request.form.get(name, "") for name in ("to_status", "reason_code", "note")}
+    data, errors = validate_form(DecisionIn, values)
+    if data is None:
+        return _proposal_page(proposal_id, values, errors, 422)
+    try:
+        _decision, mails = review.decide(db, me(), item, data.to_status, data.reason_code, data.note)
+    except Problem as exc:
+        db.rollback()
+        return _proposal_page(proposal_id, values, problem_errors(exc), exc.status)
+    db.commit()
+    settings = current_app.extensions["matchmaker.settings"]
+    sent = 0
+    for message in mails:
+        try:
+            mail.send(settings, message)
+            sent += 1
+        except OSError:
+            current_app.logger.exception("introduction e-mail to %s failed", message.to)
+    from matchmaker.web.helpers import STATUS_LABELS
+
+    text = gettext("Moved to “%(status)s”.", status=STATUS_LABELS[data.to_status.value])
+    if data.to_status == ProposalStatus.INTRODUCED:
+        text += " " + gettext("%(num)d introduction e-mails were sent; the group can now read the confidential details.",
+                              num=sent)
+    flash(text, "success")
+    return redirect(url_for("office.proposal", proposal_id=proposal_id))
+
+
+# --- strategy --------------------------------------------------------------------------------
+
+def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+    raw = {key: request.form.get(f"w_{key}", "").strip() for key in FIELD_KEYS}
+    weights: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for key, text in raw.items():
+        try:
+            value = float(text.replace(",", "."))
+        except ValueError:
+            errors[f"w_{key}"] = gettext("Enter a number.")
+            continue
+        # The API's rule for a weight (strategy/views.py): between 0 and 1.
+        if not 0.0 <= value <= 1.0:
+            errors[f"w_{key}"] = translate_message("must be between 0 and 1")
+            continue
+        weights[key] = value
+    return raw, weights, errors
+
+
+def _strategy_page(values: dict[str, Any], errors: dict[str, str], preview: list[dict[str, Any]] | None = None,
+                   note: str = "", status: int = 200, preview_unavailable: bool = False) -> Any:
+    db = get_session()
+    now = strategy.current(db)
+    history = strategy.history(db)
+    db.commit()  # the initial version, if it was just created
+    return render_template("office/strategy.html", current=now, history=history, values=values, errors=errors,
+                           preview=preview, note=note, preview_unavailable=preview_unavailable), status
+
+
+@bp.route("/strategy", methods=["GET", "POST"], endpoint="strategy")
+@roles_required(*OFFICE_ROLES)
+def strategy_page() -> Any:
+    """Edit the weights; "Preview" shows how the top proposals would move, "Save" adds a version."""
+    db = get_session()
+    if request.method == "GET":
+        now = strategy.current(db)
+        return _strategy_page({f"w_{k}": f"{float(now.weights.get(k, 1.0)):g}" for k in FIELD_KEYS}, {})
+    raw, weights, errors = _read_weights()
+    values = {f"w_{k}": v for k, v in raw.items()}
+    note = request.form.get("note", "")
+    checked, schema_errors = validate_form(StrategyIn, {"weights": weights, "note": note})
+    errors.update({k: v for k, v in schema_errors.items() if k != "weights"})
+    if errors or checked is None:
+        return _strategy_page(values, errors, note=note, status=422)
+    if request.form.get("action") == "save":
+        strategy.set_weights(db, me(), checked.weights, checked.note)
+        db.commit()
+        flash(gettext("Strategy saved as a new version."), "success")
+        return redirect(url_for("office.strategy"))
+    rows: list[dict[str, Any]] = []
+    unavailable = False
+    try:
+        rows = matching_pages.preview_strategy(db, checked.weights, top=20)
+    except Exception:
+        current_app.logger.exception("strategy preview failed")
+        unavailable = True
+    db.rollback()  # a preview never writes
+    return _strategy_page(values, {}, preview=rows, note=note, preview_unavailable=unavailable)
+
+
+# --- matching runs ---------------------------------------------------------------------------
+
+@bp.route("/matching", methods=["GET", "POST"])
+@roles_required(*OFFICE_ROLES)
+def matching() -> Any:
+    """Start a portfolio matching run and see the recent ones."""
+    db = get_session()
+    settings = current_app.extensions["matchmaker.settings"]
+    values = {"k": str(settings.proposals_per_challenge), "max_per_institution": str(settings.max_groups_per_institution)}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in ("k", "max_per_institution")}
+        checked, errors = validate_form(RunIn, values)
+        if checked is not None:
+            run = matching_pages.start_run(
+                db, me(), k=checked.k or settings.proposals_per_challenge,
+                max_per_institution=checked.max_per_institution or settings.max_groups_per_institution)
+            return redirect(url_for("office.run", run_id=run.id))
+        status = 422
+    runs = db.scalars(select(MatchingRun).order_by(MatchingRun.id.desc()).limit(10)).all()
+    return render_template("office/matching.html", runs=runs, values=values, errors=errors), status
+
+
+@bp.get("/matching/runs/<int:run_id>")
+@roles_required(*OFFICE_ROLES)
+def run(run_id: int) -> Any:
+    item = get_session().get(MatchingRun, run_id)
+    if item is None:
+        raise Problem(404, "Not found", f"Matching run {run_id} does not exist.")
+    return render_template("office/run.html", run=item)
+
+

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matchmaker.ranking.embed import SentenceTransformerEmbedder
+from matchmaker.ranking.scoring import (
+    AGGREGATIONS,
+    COMPONENTS,
+    DEFAULT_CONFIG,
+    CandidateIndex,
+    ScoringConfig,
+    trl_component,
+    trl_intervals,
+)
+from matchmaker.ranking.types import Document, Profile
+
+from .conftest import by_id
+
+
+def ids(matches: list) -> list[str]:
+    return [m.candidate_id for m in matches]
+
+
+def test_heat_pump_challenge_ranks_the_heat_pump_group_first(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    matches = group_index.rank(by_id(challenges, "c-steam"), top=None)
+    assert ids(matches)[0] == "g-heatpump"
+    assert ids(matches).index("g-heatpump") < ids(matches).index("g-battery")
+    assert [m.rank for m in matches] == list(range(1, len(group_index) + 1))
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("challenge", "group"), [("c-storage", "g-battery"), ("c-fleet", "g-mobility")]
+)
+def test_each_challenge_finds_its_group(
+    group_index: CandidateIndex, challenges: list[Profile], challenge: str, group: str
+) -> None:
+    assert group_index.rank(by_id(challenges, challenge), top=1)[0].candidate_id == group
+
+
+def test_every_match_carries_all_components_in_range_and_their_weighted_mean(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    total = sum(DEFAULT_CONFIG.weights.values())
+    for m in group_index.rank(by_id(challenges, "c-storage"), top=None, explain=False):
+        assert set(m.components) == set(COMPONENTS)
+        assert all(0.0 <= v <= 1.0 for v in m.components.values())
+        expected = sum(DEFAULT_CONFIG.weights[c] * m.components[c] for c in COMPONENTS) / total
+        assert m.score == pytest.approx(expected, abs=1e-5)
+        assert m.evidence is None
+
+
+def test_evidence_shows_the_passages_and_terms_that_matched(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    best = group_index.rank(by_id(challenges, "c-steam"), top=1)[0]
+    evidence = best.evidence
+    assert evidence is not None
+    assert 2 <= len(evidence.pairs) <= 3
+    top = evidence.pairs[0]
+    assert "heat pump" in top.query_passage
+    assert "heat pump" in top.candidate_passage.lower()
+    assert [p.similarity for p in evidence.pairs] == sorted(
+        (p.similarity for p in evidence.pairs), reverse=True
+    )
+    assert top.similarity == pytest.approx(best.components["semantic"], abs=1e-3)
+    # Publications are named by their title.
+    documents = {p.candidate_document for p in evidence.pairs}
+    assert "High-temperature heat pumps for steam supply in the food industry" in documents
+    assert {"heat", "steam", "waste"} <= set(evidence.terms)
+
+
+def test_a_group_ranks_challenges_with_the_same_code(
+    challenge_index: CandidateIndex, groups: list[Profile]
+) -> None:
+    assert ids(challenge_index.rank(by_id(groups, "g-heatpump"), top=3))[0] == "c-steam"
+    assert ids(challenge_index.rank(by_id(groups, "g-battery"), top=3))[0] == "c-storage"
+    assert ids(challenge_index.rank(by_id(groups, "g-mobility"), top=3))[0] == "c-fleet"
+
+
+def test_strategy_weights_change_the_order(
+    embedder: SentenceTransformerEmbedder, challenges: list[Profile]
+) -> None:
+    query = Profile(id="q", text="We want to monitor and reduce the energy use of our plant.")
+    candidates = [
+        Profile(
+            id="grids", text="Energy monitoring of industrial plants.", fields=("smart_grids",)
+        ),
+        Profile(
+            id="efficiency",
+            text="Energy monitoring of industrial plants.",
+            fields=("energy_efficiency",),
+        ),
+    ]
+    index = CandidateIndex.build(candidates, embedder)
+    query = replace(query, fields=("smart_grids", "energy_efficiency"))
+    config = replace(DEFAULT_CONFIG, weights={**DEFAULT_CONFIG.weights, "strategy": 0.2})
+    favour_grids = {"smart_grids": 1.0, "energy_efficiency": 0.1}
+    favour_efficiency = {"smart_grids": 0.1, "energy_efficiency": 1.0}
+    assert ids(index.rank(query, strategy=favour_grids, config=config))[0] == "grids"
+    assert ids(index.rank(query, strategy=favour_efficiency, config=config))[0] == "efficiency"
+
+
+def test_excluded_candidates_never_appear(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    matches = group_index.rank(
+        by_id(challenges, "c-steam"), top=None, exclude={"g-heatpump", "g-ml"}
+    )
+    assert "g-heatpump" not in ids(matches)
+    assert "g-ml" not in ids(matches)
+    assert len(matches) == len(group_index) - 2
+
+
+def test_top_limits_the_number_of_matches(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    assert len(group_index.rank(by_id(challenges, "c-steam"), top=2)) == 2
+
+
+def test_given_query_vectors_give_the_same_ranking(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    query = by_id(challenges, "c-fleet")
+    vectors = group_index.encode_query(query)
+    with_vectors = group_index.rank(query, vectors, top=None)
+    encoded_here = group_index.rank(query, top=None)
+    assert ids(with_vectors) == ids(encoded_here)
+    with pytest.raises(ValueError):
+        group_index.rank(query, np.vstack([vectors, vectors]))
+
+
+def test_score_matrix_agrees_with_rank_for_each_aggregation(
+    group_index: CandidateIndex, challenges: list[Profile]
+) -> None:
+    vectors = [group_index.encode_query(c) for c in challenges]
+    for aggregation in AGGREGATIONS:
+        config = replace(DEFAULT_CONFIG, aggregation=aggregation)
+        scores, parts = group_index.score_matrix(challenges, vectors, config=config)
+        assert scores.shape == (len(challenges), len(group_index))
+        assert set(parts) == set(COMPONENTS)
+        for row, query in enumerate(challenges):
+            ranked = group_index.rank(query, vectors[row], top=None, config=config, explain=False)
+            for m in ranked:
+                j = group_index.position(m.candidate_id)
+                assert m.score == pytest.approx(float(scores[row, j]), abs=1e-6)
+
+
+def test_a_group_without_any_text_still_ranks(embedder: SentenceTransformerEmbedder) -> None:
+    index = CandidateIndex.build(
+        [Profile(id="empty"), Profile(id="heat", documents=(Document("d", "Heat pumps"),))],
+        embedder,
+    )
+    matches = index.rank(Profile(id="q", title="Heat pump for steam"), top=None)
+    assert ids(matches) == ["heat", "empty"]
+
+
+def test_trl_fit_is_one_when_covered_and_decays_with_distance() -> None:
+    challenge = Profile(id="c", trl=4, trl_target=6)
+    groups = [
+        Profile(id="covers", trl_min=3, trl_max=7),
+        Profile(id="one-short", trl_min=3, trl_max=5),
+        Profile(id="far", trl_min=1, trl_max=2),
+        Profile(id="unknown"),
+    ]
+    fit = trl_component(trl_intervals([challenge]), trl_intervals(groups))[0]
+    assert fit[0] == 1.0
+    assert 1.0 > fit[1] > fit[2] > 0.0
+    assert fit[3] == 0.5
+    # Symmetric: the group as the query sees the same fit.
+    back = trl_component(trl_intervals(groups[:3]), trl_intervals([challenge]))[:, 0]
+    np.testing.assert_allclose(back, fit[:3])
+
+
+def test_no_capacity_scores_zero(group_index: CandidateIndex, challenges: list[Profile]) -> None:
+    matches = group_index.rank(by_id(challenges, "c-steam"), top=None, explain=False)
+    capacity = {m.candidate_id: m.components["capacity"] for m in matches}
+    assert capacity["g-buildings"] == 0.0
+    assert capacity["g-battery"] > capacity["g-heatpump"] > capacity["g-mobility"] > 0.0
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError):
+        ScoringConfig(weights={"semantic": 1, "popularity": 1})
+    with pytest.raises(ValueError):
+        ScoringConfig(aggregation="median")
