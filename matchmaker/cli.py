@@ -23,7 +23,7 @@ def main() -> None:
     """Matchmaker: industry–research matchmaking for Hamburg's climate-friendly production."""
 
 
-def run_migrations(database_url: str, revision: str = "head") -> None:
+def run_migrations(database_url: str, revision: str = "heads") -> None:
     """Apply Alembic migrations to ``database_url``."""
     from alembic import command
     from alembic.config import Config
