@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate seed test test-fast lint format typecheck bench clean
+.PHONY: help install browser run migrate seed test lint format typecheck bench clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -36,7 +36,13 @@ run: seed ## Serve on http://127.0.0.1:$(PORT) under gunicorn with the sample da
 	@echo "Serving on http://127.0.0.1:$(PORT) — demo sign-ins: instance/demo-credentials.txt"
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install ## Run the whole test suite
+browser: ## Install Debian's Chromium for the browser tests (when missing)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null || \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; fi
+
+test: install browser ## Run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## Lint and check formatting
