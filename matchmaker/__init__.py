@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
-
-from flask import Flask, Response, jsonify
-from sqlalchemy.exc import OperationalError
+from typing import TYPE_CHECKING, Any
 
 from matchmaker.__about__ import __version__
 from matchmaker.config import Settings
+
+if TYPE_CHECKING:  # the ranking core imports this package and must stay free of Flask
+    from flask import Flask
 
 __all__ = ["__version__", "create_app"]
 
@@ -29,6 +29,9 @@ def _secret_key(settings: Settings) -> str:
 
 def create_app(settings: Settings | None = None, *, embedder: Any = None, **config: Any) -> Flask:
     """The app factory: one Flask app per process (or per test), configured by ``settings``."""
+    from flask import Flask, Response, jsonify
+    from sqlalchemy.exc import OperationalError
+
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.extensions["matchmaker.settings"] = settings
@@ -46,8 +49,10 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
     from matchmaker.api import auth, problems
 
     db.init_app(app)
+    from matchmaker import observability
     from matchmaker.matching import engine as matching_engine
 
+    observability.init_app(app)
     matching_engine.init_app(app, embedder=embedder)
     problems.init_app(app)
     auth.init_app(app)
@@ -71,9 +76,15 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
     for bp in (accounts_bp, challenges_bp, groups_bp, organisations_bp, review_bp, strategy_bp, matching_bp):
         app.register_blueprint(bp)
 
+    from matchmaker.learning.views import bp as learning_bp
+
+    app.register_blueprint(learning_bp)
     from matchmaker.api.docs import bp as docs_bp
 
     app.register_blueprint(docs_bp)
+    from matchmaker.jobs_views import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -81,4 +92,7 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
 
     from matchmaker.web import init_app as init_web
     init_web(app)
+    from matchmaker import security
+
+    security.init_app(app)
     return app

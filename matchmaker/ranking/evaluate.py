@@ -25,6 +25,8 @@ from matchmaker.ranking.store import VectorStore, encode_cached
 
 RELEVANT = 2  # relevance at or above which a group counts as a hit for MRR and Recall
 METRICS: tuple[str, ...] = ("nDCG@5", "nDCG@10", "MRR", "Recall@10")
+#: Weight tried for a component whose default weight is zero.
+TRIAL_WEIGHT = 0.05
 
 
 def dcg(relevances: Sequence[int], k: int) -> float:
@@ -123,7 +125,8 @@ class Evaluation:
 
 
 def configurations(base: ScoringConfig = DEFAULT_CONFIG) -> dict[str, ScoringConfig]:
-    """The rows of the main table: lexical only, semantic only, full, full minus each component."""
+    """The rows of the main table: lexical only, semantic only, the full formula, and the full
+    formula without each weighted component (with each zero-weighted one added at 0.05)."""
     rows = {
         "lexical only": base.with_weights(lexical=1),
         "semantic only": base.with_weights(semantic=1),
@@ -132,6 +135,10 @@ def configurations(base: ScoringConfig = DEFAULT_CONFIG) -> dict[str, ScoringCon
     for c in COMPONENTS:
         if base.weights.get(c):
             rows[f"full − {c}"] = base.without(c)
+        else:
+            rows[f"full + {c} ({TRIAL_WEIGHT})"] = replace(
+                base, weights={**base.weights, c: TRIAL_WEIGHT}
+            )
     return rows
 
 

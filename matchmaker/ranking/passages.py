@@ -72,10 +72,10 @@ def split_passages(text: str, count_tokens: Callable[[str], int], max_tokens: in
     current: list[str] = []
     used = 0
     for sentence in split_sentences(text):
-        # Word pieces never span white space, so the count of a join is the sum of the counts.
+        # Word pieces (BERT-style tokenizers) never span white space, so the count of a join is
+        # the sum of the counts: one tokenizer call per sentence, none per candidate passage.
         n = count_tokens(sentence)
-        pieces = [sentence] if n <= max_tokens else None
-        if pieces is None:
+        if n > max_tokens:
             if current:
                 passages.append(" ".join(current))
                 current, used = [], 0

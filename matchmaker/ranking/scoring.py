@@ -34,12 +34,12 @@ class ScoringConfig:
     weights: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(
             {
-                "semantic": 0.5,
-                "lexical": 0.3,
-                "fields": 0.1,
-                "strategy": 0.0,
+                "semantic": 0.35,
+                "lexical": 0.35,
+                "fields": 0.15,
+                "strategy": 0.10,
                 "trl": 0.05,
-                "capacity": 0.05,
+                "capacity": 0.0,
             }
         )
     )
