@@ -7,6 +7,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -71,6 +72,19 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def _fit(vectorizer: TfidfVectorizer, docs: list[Any], placeholder: Any) -> sparse.csr_matrix:
+    """``fit_transform`` that also works on a corpus without a single term (no candidates yet,
+    or only stop words): the vocabulary is then a placeholder no text contains, so every
+    similarity is 0 instead of an error."""
+    try:
+        return vectorizer.fit_transform(docs)
+    except ValueError:  # "empty vocabulary"
+        vectorizer.fit([placeholder])
+        if not docs:
+            return sparse.csr_matrix((0, len(vectorizer.vocabulary_)), dtype=np.float32)
+        return vectorizer.transform(docs)
+
+
 class LexicalModel:
     """TF-IDF (sublinear tf, L2-normalised rows) fitted on the candidates' texts.
 
@@ -91,8 +105,8 @@ class LexicalModel:
         for ws in tokens:
             counts.update(ws)
         self.words_ = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
-        self.word_matrix_ = self.words_.fit_transform(
-            [[term(w) for w in ws] for ws in tokens]
+        self.word_matrix_ = _fit(
+            self.words_, [[term(w) for w in ws] for ws in tokens], ["\x00"]
         ).tocsr()
         self.terms_ = self.words_.get_feature_names_out()
         # Show a stem as the word it most often stands for in the corpus.
@@ -110,7 +124,7 @@ class LexicalModel:
                 strip_accents="unicode",
                 dtype=np.float32,
             )
-            self.matrix_ = self.chars_.fit_transform(texts).tocsc()
+            self.matrix_ = _fit(self.chars_, list(texts), "\x00\x00\x00").tocsc()
         else:
             self.matrix_ = self.word_matrix_.tocsc()
         return self

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from matchmaker.schemas import StrictInput
+from matchmaker.schemas import FieldOfAction, StrictInput
 
-Weight = float
+
+def _weight(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+#: The office's weight of one field of action: 0 (ignore) to 1 (full priority).
+Weight = Annotated[float, AfterValidator(_weight)]
 
 
 class StrategyIn(StrictInput):
-    weights: dict[str, float] = Field(
-        description="Weight 0–1 per field of action; fields not named keep their weight"
+    weights: dict[FieldOfAction, Weight] = Field(
+        min_length=1,
+        description="Weight 0–1 per field of action; fields not named keep their weight",
     )
     note: str = Field("", max_length=500)
 

@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     """Set up sign-in, CSRF, languages and the page blueprints."""
     login = LoginManager()
     login.login_view = "auth.login"
-    login.login_message = None  # type: ignore[assignment]
+    login.login_message = None
     login.session_protection = "basic"
     login.user_loader(_load_user)
     login.init_app(app)

@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from matchmaker.accounts.service import check_password
 from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
-from matchmaker.web.helpers import home_for, me, safe_next, page_errors
+from matchmaker.web.helpers import home_for, me, page_errors, safe_next
 from matchmaker.web.i18n import COOKIE, LANGUAGES
 
 bp = Blueprint("auth", __name__)
@@ -48,7 +48,9 @@ def login() -> Any:
                 user = check_password(db, email, password)
             except Problem as exc:
                 user = None
-                errors["__all__"] = gettext("Too many failed sign-ins. Please try again in 15 minutes.")
+                errors["__all__"] = gettext(
+                    "Too many failed sign-ins. Please try again in 15 minutes."
+                )
                 status = exc.status
             db.commit()  # the failure count (or its reset) is kept either way
             if user is not None:
@@ -61,7 +63,9 @@ def login() -> Any:
             if not errors:
                 errors["__all__"] = gettext("E-mail or password is wrong.")
                 status = 401
-    return render_template("auth/login.html", errors=errors, email=email, next=next_url or ""), status
+    return render_template(
+        "auth/login.html", errors=errors, email=email, next=next_url or ""
+    ), status
 
 
 @bp.post("/logout")

@@ -45,14 +45,22 @@ def _bibtex(text: str) -> list[dict[str, str]]:
     from bibtexparser import middlewares
 
     try:
-        library = bibtexparser.parse_string(text, append_middleware=[middlewares.LatexDecodingMiddleware()])
+        library = bibtexparser.parse_string(
+            text, append_middleware=[middlewares.LatexDecodingMiddleware()]
+        )
     except Exception:  # a broken LaTeX macro: read the raw values instead
         library = bibtexparser.parse_string(text)
     rows = []
     for entry in library.entries:
         f = {k.lower(): v.value for k, v in entry.fields_dict.items()}
-        rows.append({"title": _clean(f.get("title")), "abstract": _clean(f.get("abstract")),
-                     "year": _year(f.get("year") or f.get("date")), "doi": _clean(f.get("doi"))})
+        rows.append(
+            {
+                "title": _clean(f.get("title")),
+                "abstract": _clean(f.get("abstract")),
+                "year": _year(f.get("year") or f.get("date")),
+                "doi": _clean(f.get("doi")),
+            }
+        )
     return rows
 
 
@@ -62,9 +70,14 @@ def _ris(text: str) -> list[dict[str, str]]:
     rows = []
     for rec in rispy.loads(text):
         title = rec.get("title") or rec.get("primary_title") or rec.get("translated_title") or ""
-        rows.append({"title": _clean(title), "abstract": _clean(rec.get("abstract") or rec.get("notes_abstract")),
-                     "year": _year(rec.get("year") or rec.get("publication_year") or rec.get("date")),
-                     "doi": _clean(rec.get("doi"))})
+        rows.append(
+            {
+                "title": _clean(title),
+                "abstract": _clean(rec.get("abstract") or rec.get("notes_abstract")),
+                "year": _year(rec.get("year") or rec.get("publication_year") or rec.get("date")),
+                "doi": _clean(rec.get("doi")),
+            }
+        )
     return rows
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,24 +27,34 @@ from matchmaker.db import get_session
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching.models import Proposal
 from matchmaker.review import service as review
+from matchmaker.web import matching
 from matchmaker.web.helpers import (
-    page_errors,
     OFFICE_ROLES,
     blank_to_none,
     me,
+    page_errors,
     problem_errors,
     roles_required,
     validate_form,
 )
 from matchmaker.web.i18n import current_language
-from matchmaker.web import matching
 
 bp = Blueprint("company", __name__)
 page_errors(bp)
 
 POSTERS = (Role.COMPANY, *OFFICE_ROLES)
-FORM_FIELDS = ("title", "summary", "confidential", "trl_now", "trl_target", "budget_band", "deadline",
-               "co2_saving_t", "status", "language")
+FORM_FIELDS = (
+    "title",
+    "summary",
+    "confidential",
+    "trl_now",
+    "trl_target",
+    "budget_band",
+    "deadline",
+    "co2_saving_t",
+    "status",
+    "language",
+)
 
 
 def _form_values() -> dict[str, Any]:
@@ -48,12 +67,17 @@ def _form_values() -> dict[str, Any]:
 
 def _challenge_values(challenge: Challenge) -> dict[str, Any]:
     return {
-        "title": challenge.title, "summary": challenge.summary, "confidential": challenge.confidential,
-        "fields": list(challenge.fields), "trl_now": str(challenge.trl_now),
-        "trl_target": str(challenge.trl_target), "budget_band": challenge.budget_band.value,
+        "title": challenge.title,
+        "summary": challenge.summary,
+        "confidential": challenge.confidential,
+        "fields": list(challenge.fields),
+        "trl_now": str(challenge.trl_now),
+        "trl_target": str(challenge.trl_target),
+        "budget_band": challenge.budget_band.value,
         "deadline": challenge.deadline.isoformat() if challenge.deadline else "",
         "co2_saving_t": "" if challenge.co2_saving_t is None else f"{challenge.co2_saving_t:g}",
-        "status": challenge.status.value, "language": challenge.language,
+        "status": challenge.status.value,
+        "language": challenge.language,
     }
 
 
@@ -67,13 +91,25 @@ def _validate(values: dict[str, Any]) -> tuple[ChallengeIn | None, dict[str, str
 def _companies() -> list[Any]:
     from matchmaker.organisations.models import Organisation, OrganisationKind
 
-    return list(get_session().scalars(select(Organisation).where(
-        Organisation.kind == OrganisationKind.COMPANY, Organisation.archived_at.is_(None)).order_by(Organisation.name)))
+    return list(
+        get_session().scalars(
+            select(Organisation)
+            .where(
+                Organisation.kind == OrganisationKind.COMPANY, Organisation.archived_at.is_(None)
+            )
+            .order_by(Organisation.name)
+        )
+    )
 
 
-def _form(values: dict[str, Any], errors: dict[str, str], challenge: Challenge | None = None) -> Any:
+def _form(
+    values: dict[str, Any], errors: dict[str, str], challenge: Challenge | None = None
+) -> Any:
     return render_template(
-        "company/challenge_form.html", values=values, errors=errors, challenge=challenge,
+        "company/challenge_form.html",
+        values=values,
+        errors=errors,
+        challenge=challenge,
         budget_bands=[b.value for b in BudgetBand],
         statuses=[s.value for s in ChallengeStatus] if challenge else ["draft", "open"],
         companies=_companies() if me().role in OFFICE_ROLES and challenge is None else [],
@@ -88,25 +124,39 @@ def challenges_list() -> Any:
     user = me()
     status = request.args.get("status") or None
     try:
-        query = ChallengeQuery(per_page=100, page=max(1, request.args.get("page", 1, type=int) or 1),
-                               status=status)
+        query = ChallengeQuery.model_validate(
+            {
+                "per_page": 100,
+                "page": max(1, request.args.get("page", 1, type=int) or 1),
+                "status": status,
+            }
+        )
     except ValueError:
-        query = ChallengeQuery(per_page=100)
+        query = ChallengeQuery.model_validate({"per_page": 100})
     rows, total = challenges.list_challenges(db, user, query)
     ids = [c.id for c in rows]
     introduced: dict[int, list[Proposal]] = {i: [] for i in ids}
     if ids:
         # The same rule as the API: a company sees its proposals once the office introduced them.
-        stmt = (select(Proposal).options(joinedload(Proposal.group).joinedload(ResearchGroup.institution))
-                .where(review.visible_condition(user), Proposal.challenge_id.in_(ids)))
+        stmt = (
+            select(Proposal)
+            .options(joinedload(Proposal.group).joinedload(ResearchGroup.institution))
+            .where(review.visible_condition(user), Proposal.challenge_id.in_(ids))
+        )
         if user.role in OFFICE_ROLES:
             from matchmaker.matching.models import INTRODUCED_STATUSES
 
             stmt = stmt.where(Proposal.status.in_(list(INTRODUCED_STATUSES)))
         for p in db.scalars(stmt.order_by(Proposal.score.desc())):
             introduced[p.challenge_id].append(p)
-    return render_template("company/challenges.html", rows=rows, total=total, introduced=introduced,
-                           status=status or "", statuses=[s.value for s in ChallengeStatus])
+    return render_template(
+        "company/challenges.html",
+        rows=rows,
+        total=total,
+        introduced=introduced,
+        status=status or "",
+        statuses=[s.value for s in ChallengeStatus],
+    )
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
@@ -114,8 +164,17 @@ def challenges_list() -> Any:
 def new_challenge() -> Any:
     """The form to post a challenge; bad input comes back beside the field, with the input kept."""
     if request.method == "GET":
-        return _form({"fields": [], "trl_now": "3", "trl_target": "6", "status": "open",
-                      "budget_band": "50k_250k", "language": current_language()}, {})
+        return _form(
+            {
+                "fields": [],
+                "trl_now": "3",
+                "trl_target": "6",
+                "status": "open",
+                "budget_band": "50k_250k",
+                "language": current_language(),
+            },
+            {},
+        )
     values = _form_values()
     data, errors = _validate(values)
     if data is None:
@@ -139,12 +198,21 @@ def challenge(challenge_id: int) -> Any:
     user = me()
     item = challenges.get_visible(db, user, challenge_id)
     out = challenges.to_out(db, user, item)
-    proposals = list(db.scalars(
-        select(Proposal).options(joinedload(Proposal.group).joinedload(ResearchGroup.institution))
-        .where(review.visible_condition(user), Proposal.challenge_id == item.id)
-        .order_by(Proposal.score.desc())))
-    return render_template("company/challenge.html", c=out, challenge=item, proposals=proposals,
-                           may_edit=challenges.may_edit(user, item))
+    proposals = list(
+        db.scalars(
+            select(Proposal)
+            .options(joinedload(Proposal.group).joinedload(ResearchGroup.institution))
+            .where(review.visible_condition(user), Proposal.challenge_id == item.id)
+            .order_by(Proposal.score.desc())
+        )
+    )
+    return render_template(
+        "company/challenge.html",
+        c=out,
+        challenge=item,
+        proposals=proposals,
+        may_edit=challenges.may_edit(user, item),
+    )
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
@@ -154,7 +222,9 @@ def edit_challenge(challenge_id: int) -> Any:
     user = me()
     item = challenges.get_visible(db, user, challenge_id)
     if not challenges.may_edit(user, item):
-        raise Problem(403, "Forbidden", "Only the company that posted this challenge and the office edit it.")
+        raise Problem(
+            403, "Forbidden", "Only the company that posted this challenge and the office edit it."
+        )
     if request.method == "GET":
         return _form(_challenge_values(item), {}, item)
     values = _form_values()
@@ -191,9 +261,25 @@ def similar() -> Any:
         current_app.logger.exception("similar challenges failed")
         return jsonify(items=[], unavailable=True)
     ids = [int(r["challenge_id"]) for r in found]
-    visible = set(db.scalars(select(Challenge.id).where(Challenge.id.in_(ids),
-                                                        challenges.visible_condition(me())))) if ids else set()
-    items = [{"id": int(r["challenge_id"]), "title": r["title"], "score": round(float(r["score"]), 3),
-              "url": url_for("company.challenge", challenge_id=int(r["challenge_id"]))}
-             for r in found if int(r["challenge_id"]) in visible][:5]
+    visible = (
+        set(
+            db.scalars(
+                select(Challenge.id).where(
+                    Challenge.id.in_(ids), challenges.visible_condition(me())
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    items = [
+        {
+            "id": int(r["challenge_id"]),
+            "title": r["title"],
+            "score": round(float(r["score"]), 3),
+            "url": url_for("company.challenge", challenge_id=int(r["challenge_id"])),
+        }
+        for r in found
+        if int(r["challenge_id"]) in visible
+    ][:5]
     return jsonify(items=items)

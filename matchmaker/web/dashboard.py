@@ -21,7 +21,7 @@ from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalSt
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.review.models import Decision
 from matchmaker.review.service import PIPELINE
-from matchmaker.web.helpers import OFFICE_ROLES, STATUS_LABELS, roles_required, page_errors
+from matchmaker.web.helpers import OFFICE_ROLES, STATUS_LABELS, page_errors, roles_required
 from matchmaker.web.i18n import current_language
 
 bp = Blueprint("dashboard", __name__, url_prefix="/office/dashboard")
@@ -43,8 +43,14 @@ class Chart:
 
 
 def _proposals(session: Session) -> list[Proposal]:
-    return list(session.scalars(select(Proposal).options(
-        joinedload(Proposal.challenge), joinedload(Proposal.group).joinedload(ResearchGroup.institution))))
+    return list(
+        session.scalars(
+            select(Proposal).options(
+                joinedload(Proposal.challenge),
+                joinedload(Proposal.group).joinedload(ResearchGroup.institution),
+            )
+        )
+    )
 
 
 def per_field(proposals: list[Proposal], lang: str) -> Chart:
@@ -56,8 +62,11 @@ def per_field(proposals: list[Proposal], lang: str) -> Chart:
             made[key] += 1
             if p.status == ProposalStatus.COLLABORATION:
                 collab[key] += 1
-    return Chart("fields", [gettext("Field of action"), gettext("Proposals"), gettext("Collaborations")],
-                 [[field_label(k, lang), made[k], collab[k]] for k in FIELD_KEYS])
+    return Chart(
+        "fields",
+        [gettext("Field of action"), gettext("Proposals"), gettext("Collaborations")],
+        [[field_label(k, lang), made[k], collab[k]] for k in FIELD_KEYS],
+    )
 
 
 def _stage_reached(session: Session, proposals: list[Proposal]) -> dict[int, int]:
@@ -76,7 +85,12 @@ def funnel(session: Session, proposals: list[Proposal]) -> Chart:
     rows: list[list[Any]] = []
     for i, stage in enumerate(STAGES):
         rows.append([str(STATUS_LABELS[stage.value]), sum(1 for r in reached.values() if r >= i)])
-    rows.append([str(STATUS_LABELS["declined"]), sum(1 for p in proposals if p.status == ProposalStatus.DECLINED)])
+    rows.append(
+        [
+            str(STATUS_LABELS["declined"]),
+            sum(1 for p in proposals if p.status == ProposalStatus.DECLINED),
+        ]
+    )
     return Chart("funnel", [gettext("Stage"), gettext("Proposals")], rows)
 
 
@@ -89,21 +103,39 @@ def co2(proposals: list[Proposal]) -> Chart:
     }
     rows: list[list[Any]] = []
     for label, statuses in groups_of.items():
-        challenges = {p.challenge.id: p.challenge.co2_saving_t or 0.0 for p in proposals if p.status in statuses}
+        challenges = {
+            p.challenge.id: p.challenge.co2_saving_t or 0.0
+            for p in proposals
+            if p.status in statuses
+        }
         total = round(sum(challenges.values()), 1)
         rows.append([label, total, CO2_TARGET_T, round(100 * total / CO2_TARGET_T, 1)])
-    return Chart("co2", [gettext("Challenges"), gettext("CO₂ saving (t/yr)"), gettext("Target (t/yr)"),
-                         gettext("Share of target (%)")], rows)
+    return Chart(
+        "co2",
+        [
+            gettext("Challenges"),
+            gettext("CO₂ saving (t/yr)"),
+            gettext("Target (t/yr)"),
+            gettext("Share of target (%)"),
+        ],
+        rows,
+    )
 
 
 def load(session: Session, proposals: list[Proposal]) -> Chart:
     """Per institution: open proposals, groups engaged (introduced or further) and their capacity."""
     capacity: dict[str, int] = defaultdict(int)
-    for group in session.scalars(select(ResearchGroup).options(joinedload(ResearchGroup.institution))
-                                 .where(ResearchGroup.archived_at.is_(None))):
+    for group in session.scalars(
+        select(ResearchGroup)
+        .options(joinedload(ResearchGroup.institution))
+        .where(ResearchGroup.archived_at.is_(None))
+    ):
         capacity[group.institution.name] += group.capacity
-    for name in session.scalars(select(Organisation.name).where(
-            Organisation.kind == OrganisationKind.INSTITUTION, Organisation.archived_at.is_(None))):
+    for name in session.scalars(
+        select(Organisation.name).where(
+            Organisation.kind == OrganisationKind.INSTITUTION, Organisation.archived_at.is_(None)
+        )
+    ):
         capacity.setdefault(name, 0)
     active: Counter[str] = Counter()
     engaged: Counter[str] = Counter()
@@ -125,15 +157,28 @@ def load(session: Session, proposals: list[Proposal]) -> Chart:
         else:
             verdict = gettext("full")
         rows.append([name, active[name], engaged[name], cap, verdict])
-    return Chart("load", [gettext("Institution"), gettext("Open proposals"), gettext("Engaged (introduced or further)"),
-                          gettext("Capacity"), gettext("Assessment")], rows)
+    return Chart(
+        "load",
+        [
+            gettext("Institution"),
+            gettext("Open proposals"),
+            gettext("Engaged (introduced or further)"),
+            gettext("Capacity"),
+            gettext("Assessment"),
+        ],
+        rows,
+    )
 
 
 def charts(session: Session) -> dict[str, Chart]:
     proposals = _proposals(session)
     lang = current_language()
-    return {"fields": per_field(proposals, lang), "funnel": funnel(session, proposals), "co2": co2(proposals),
-            "load": load(session, proposals)}
+    return {
+        "fields": per_field(proposals, lang),
+        "funnel": funnel(session, proposals),
+        "co2": co2(proposals),
+        "load": load(session, proposals),
+    }
 
 
 @bp.get("", endpoint="dashboard")
@@ -144,8 +189,15 @@ def dashboard() -> Any:
     funnel_max = max([r[1] for r in data["funnel"].rows] + [1])
     co2_max = max([r[1] for r in data["co2"].rows] + [CO2_TARGET_T]) * 1.08
     load_max = max([max(r[1], r[2], r[3]) for r in data["load"].rows] + [1])
-    return render_template("office/dashboard.html", charts=data, field_max=field_max, funnel_max=funnel_max,
-                           co2_max=co2_max, co2_target=CO2_TARGET_T, load_max=load_max)
+    return render_template(
+        "office/dashboard.html",
+        charts=data,
+        field_max=field_max,
+        funnel_max=funnel_max,
+        co2_max=co2_max,
+        co2_target=CO2_TARGET_T,
+        load_max=load_max,
+    )
 
 
 @bp.get("/<key>.csv")
@@ -160,5 +212,8 @@ def chart_csv(key: str) -> Response:
     writer = csv.writer(buffer)
     writer.writerow(chart.header)
     writer.writerows(chart.rows)
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}.csv"'})
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}.csv"'},
+    )

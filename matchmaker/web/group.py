@@ -14,16 +14,31 @@ from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn
-from matchmaker.web import bibimport
-from matchmaker.web.helpers import blank_to_none, me, problem_errors, roles_required, validate_form, page_errors
+from matchmaker.web import bibimport, matching
+from matchmaker.web.helpers import (
+    blank_to_none,
+    me,
+    page_errors,
+    problem_errors,
+    roles_required,
+    validate_form,
+)
 from matchmaker.web.i18n import current_language
-from matchmaker.web import matching
 
 bp = Blueprint("group", __name__, url_prefix="/group")
 page_errors(bp)
 
-PROFILE_FIELDS = ("name", "head", "capabilities", "methods", "trl_min", "trl_max", "capacity", "contact",
-                  "language")
+PROFILE_FIELDS = (
+    "name",
+    "head",
+    "capabilities",
+    "methods",
+    "trl_min",
+    "trl_max",
+    "capacity",
+    "contact",
+    "language",
+)
 OPTIONAL = ("head", "methods", "contact")
 
 
@@ -57,16 +72,35 @@ def _keywords(text: str) -> list[str]:
 
 def _profile_values(group: ResearchGroup | None) -> dict[str, Any]:
     if group is None:
-        return {"fields": [], "trl_min": "3", "trl_max": "6", "capacity": "1", "language": current_language(),
-                "contact": me().email}
-    return {"name": group.name, "head": group.head, "capabilities": group.capabilities, "methods": group.methods,
-            "keywords": ", ".join(group.keywords), "fields": list(group.fields), "trl_min": str(group.trl_min),
-            "trl_max": str(group.trl_max), "capacity": str(group.capacity), "contact": group.contact,
-            "language": group.language}
+        return {
+            "fields": [],
+            "trl_min": "3",
+            "trl_max": "6",
+            "capacity": "1",
+            "language": current_language(),
+            "contact": me().email,
+        }
+    return {
+        "name": group.name,
+        "head": group.head,
+        "capabilities": group.capabilities,
+        "methods": group.methods,
+        "keywords": ", ".join(group.keywords),
+        "fields": list(group.fields),
+        "trl_min": str(group.trl_min),
+        "trl_max": str(group.trl_max),
+        "capacity": str(group.capacity),
+        "contact": group.contact,
+        "language": group.language,
+    }
 
 
-def _profile_form(group: ResearchGroup | None, values: dict[str, Any], errors: dict[str, str]) -> Any:
-    return render_template("group/profile.html", group=group, values=values, errors=errors), (422 if errors else 200)
+def _profile_form(
+    group: ResearchGroup | None, values: dict[str, Any], errors: dict[str, str]
+) -> Any:
+    return render_template("group/profile.html", group=group, values=values, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -89,7 +123,9 @@ def profile() -> Any:
         if group is None:
             group = groups.create_group(db, me(), checked)
         else:
-            patch = GroupPatch.model_validate(checked.model_dump(exclude={"institution_id", "publications"}))
+            patch = GroupPatch.model_validate(
+                checked.model_dump(exclude={"institution_id", "publications"})
+            )
             groups.update_group(db, me(), group, patch)
     except Problem as exc:
         db.rollback()
@@ -99,11 +135,23 @@ def profile() -> Any:
     return redirect(url_for("group.profile"))
 
 
-def _publications_page(group: ResearchGroup, *, values: dict[str, Any] | None = None,
-                       errors: dict[str, str] | None = None, bib_text: str = "", bib_error: str = "",
-                       status: int = 200) -> Any:
-    return render_template("group/publications.html", group=group, values=values or {}, errors=errors or {},
-                           bib_text=bib_text, bib_error=bib_error), status
+def _publications_page(
+    group: ResearchGroup,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    bib_text: str = "",
+    bib_error: str = "",
+    status: int = 200,
+) -> Any:
+    return render_template(
+        "group/publications.html",
+        group=group,
+        values=values or {},
+        errors=errors or {},
+        bib_text=bib_text,
+        bib_error=bib_error,
+    ), status
 
 
 @bp.get("/publications")
@@ -148,16 +196,28 @@ def import_publications() -> Any:
     group = _require_group()
     text = request.form.get("bib_text", "")
     if not text.strip():
-        return _publications_page(group, bib_error=gettext("Paste the contents of a BibTeX or RIS file."), status=422)
+        return _publications_page(
+            group, bib_error=gettext("Paste the contents of a BibTeX or RIS file."), status=422
+        )
     kind, entries = bibimport.parse(text)
     if not kind:
-        return _publications_page(group, bib_text=text, status=422,
-                                  bib_error=gettext("This is neither BibTeX (@article{…}) nor RIS (TY  - …)."))
+        return _publications_page(
+            group,
+            bib_text=text,
+            status=422,
+            bib_error=gettext("This is neither BibTeX (@article{…}) nor RIS (TY  - …)."),
+        )
     if not entries:
-        return _publications_page(group, bib_text=text, status=422,
-                                  bib_error=gettext("No publications could be read from this text."))
+        return _publications_page(
+            group,
+            bib_text=text,
+            status=422,
+            bib_error=gettext("No publications could be read from this text."),
+        )
     if request.form.get("action") != "import":
-        return render_template("group/import_preview.html", group=group, kind=kind, entries=entries, bib_text=text)
+        return render_template(
+            "group/import_preview.html", group=group, kind=kind, entries=entries, bib_text=text
+        )
     chosen = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
     existing = {p.title.strip().lower() for p in group.publications}
     db = get_session()
@@ -174,8 +234,9 @@ def import_publications() -> Any:
     db.commit()
     message = ngettext("%(num)d publication imported.", "%(num)d publications imported.", added)
     if skipped:
-        message += " " + ngettext("%(num)d was already in your profile.", "%(num)d were already in your profile.",
-                                  skipped)
+        message += " " + ngettext(
+            "%(num)d was already in your profile.", "%(num)d were already in your profile.", skipped
+        )
     flash(message, "success")
     return redirect(url_for("group.publications"))
 

@@ -60,10 +60,12 @@ COMPONENT_LABELS = {
     "strategy": lazy_gettext("Strategy weight"),
     "trl": lazy_gettext("TRL fit"),
     "capacity": lazy_gettext("Free capacity"),
+    "interest": lazy_gettext("Stated interest"),
 }
 
 
 # --- roles -----------------------------------------------------------------------------------
+
 
 def roles_required(*roles: Role) -> Callable[[F], F]:
     """Only signed-in users with one of ``roles`` see the page (others get 403)."""
@@ -210,17 +212,23 @@ def blank_to_none(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 # --- text ------------------------------------------------------------------------------------
 
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
 def highlight(text: str, passages: Iterable[str] = (), terms: Iterable[str] = ()) -> Markup:
     """``text`` escaped, with the evidence passages and matched terms wrapped in ``<mark>``."""
     spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
     for passage in passages:
-        passage = (passage or "").strip()
-        if len(passage) < 12:
-            continue
-        start = lowered.find(passage.lower())
-        if start >= 0:
-            spans.append((start, start + len(passage), "passage"))
+        # A passage may join several texts (title + summary); mark each of its sentences that
+        # appears in this text.
+        for sentence in _SENTENCES.split((passage or "").strip()):
+            sentence = sentence.strip()
+            if len(sentence) < 12:
+                continue
+            start = lowered.find(sentence.lower())
+            if start >= 0:
+                spans.append((start, start + len(sentence), "passage"))
     for term in terms:
         term = (term or "").strip()
         if len(term) < 3:
@@ -259,13 +267,15 @@ def number(value: Any, digits: int = 0) -> str:
 
 # --- wiring ----------------------------------------------------------------------------------
 
+
 def page_errors(bp: Blueprint) -> None:
     """A service's problem (404, 403, 409 ...) inside a page becomes an HTML error page."""
 
     @bp.errorhandler(Problem)
     def _problem(exc: Problem) -> Any:
-        return render_template("error.html", status=exc.status,
-                               detail=translate_message(exc.detail or exc.title)), exc.status
+        return render_template(
+            "error.html", status=exc.status, detail=translate_message(exc.detail or exc.title)
+        ), exc.status
 
 
 def init_app(app: Flask) -> None:
@@ -275,7 +285,11 @@ def init_app(app: Flask) -> None:
         return field_label(key, current_language()) if key in FIELD_KEYS else key
 
     def _reason_label(code: str) -> str:
-        return REASON_CODES[code][0 if current_language() == "de" else 1] if code in REASON_CODES else code
+        return (
+            REASON_CODES[code][0 if current_language() == "de" else 1]
+            if code in REASON_CODES
+            else code
+        )
 
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
@@ -283,7 +297,9 @@ def init_app(app: Flask) -> None:
         field_label=_field_label,
         status_label=lambda s: str(STATUS_LABELS.get(str(s), s)),
         budget_label=lambda b: str(BUDGET_LABELS.get(str(b), b)),
-        component_label=lambda c: str(COMPONENT_LABELS.get(str(c), str(c).replace("_", " ").capitalize())),
+        component_label=lambda c: str(
+            COMPONENT_LABELS.get(str(c), str(c).replace("_", " ").capitalize())
+        ),
         reason_label=_reason_label,
         is_office=is_office,
         Role=Role,

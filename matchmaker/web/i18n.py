@@ -31,7 +31,9 @@ def select_locale() -> str:
 def current_language() -> str:
     """``"de"`` or ``"en"``."""
     locale = get_locale()
-    return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
+    return (
+        locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
+    )
 
 
 def compile_catalogue(po_path: Path) -> Translations:

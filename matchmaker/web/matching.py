@@ -16,22 +16,29 @@ from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import MatchingRun
 
 
-def similar_challenges(session: Session, text: str, *, top: int = 5,
-                       exclude_id: int | None = None) -> list[dict[str, Any]]:
+def similar_challenges(
+    session: Session, text: str, *, top: int = 5, exclude_id: int | None = None
+) -> list[dict[str, Any]]:
     """Challenges already posted that read like ``text``."""
     return service.similar_challenges(session, get_matcher(), text, top=top, exclude_id=exclude_id)
 
 
-def matches_for_group(session: Session, group: ResearchGroup, *, top: int = 10) -> list[dict[str, Any]]:
+def matches_for_group(
+    session: Session, group: ResearchGroup, *, top: int = 10
+) -> list[dict[str, Any]]:
     """Open challenges for a group, public summaries only, with score parts and evidence."""
     return service.matches_for_group(session, get_matcher(), group, top=top)
 
 
-def matches_for_challenge(session: Session, challenge: Challenge, *, top: int = 10) -> list[dict[str, Any]]:
+def matches_for_challenge(
+    session: Session, challenge: Challenge, *, top: int = 10
+) -> list[dict[str, Any]]:
     return service.matches_for_challenge(session, get_matcher(), challenge, top=top)
 
 
-def preview_strategy(session: Session, weights: Mapping[str, float], *, top: int = 20) -> list[dict[str, Any]]:
+def preview_strategy(
+    session: Session, weights: Mapping[str, float], *, top: int = 20
+) -> list[dict[str, Any]]:
     """How the top proposals would move under ``weights`` (nothing is saved)."""
     return service.preview_strategy(session, get_matcher(), weights, top=top)
 

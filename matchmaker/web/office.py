@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -23,16 +31,16 @@ from matchmaker.review.schemas import DecisionIn, ProposalQuery
 from matchmaker.review.views import query_proposals
 from matchmaker.strategy import service as strategy
 from matchmaker.strategy.schemas import StrategyIn
+from matchmaker.web import matching as matching_pages
 from matchmaker.web.helpers import (
-    page_errors,
     OFFICE_ROLES,
     me,
+    page_errors,
     problem_errors,
     roles_required,
     translate_message,
     validate_form,
 )
-from matchmaker.web import matching as matching_pages
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 page_errors(bp)
@@ -49,38 +57,64 @@ def queue() -> Any:
     field = args.get("field", "")
     institution = args.get("institution", "")
     try:
-        query = ProposalQuery(
-            page=max(1, args.get("page", 1, type=int) or 1), per_page=PER_PAGE,
-            status=[ProposalStatus(status)] if status in ProposalStatus._value2member_map_ else None,
-            field=[field] if field in FIELD_KEYS else None,
-            institution_id=int(institution) if institution.isdigit() and int(institution) > 0 else None,
+        query = ProposalQuery.model_validate(
+            {
+                "page": max(1, args.get("page", 1, type=int) or 1),
+                "per_page": PER_PAGE,
+                "status": [status] if status in ProposalStatus._value2member_map_ else None,
+                "field": [field] if field in FIELD_KEYS else None,
+                "institution_id": int(institution) if institution.isdigit() else None,
+            }
         )
     except ValidationError:
-        query = ProposalQuery(per_page=PER_PAGE)
+        query = ProposalQuery.model_validate({"per_page": PER_PAGE})
     rows, total = query_proposals(db, me(), query)
-    institutions = db.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.INSTITUTION)
-                              .order_by(Organisation.name)).all()
+    institutions = db.scalars(
+        select(Organisation)
+        .where(Organisation.kind == OrganisationKind.INSTITUTION)
+        .order_by(Organisation.name)
+    ).all()
     pages = max(1, -(-total // PER_PAGE))
-    return render_template("office/queue.html", rows=rows, total=total, page=query.page, pages=pages,
-                           status=status, field=field, institution=institution, institutions=institutions,
-                           statuses=[s.value for s in review.PIPELINE])
+    return render_template(
+        "office/queue.html",
+        rows=rows,
+        total=total,
+        page=query.page,
+        pages=pages,
+        status=status,
+        field=field,
+        institution=institution,
+        institutions=institutions,
+        statuses=[s.value for s in review.PIPELINE],
+    )
 
 
-def _proposal_page(proposal_id: int, values: dict[str, Any] | None = None,
-                   errors: dict[str, str] | None = None, status: int = 200) -> Any:
+def _proposal_page(
+    proposal_id: int,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     db = get_session()
     proposal = review.get_visible(db, me(), proposal_id)
     decisions = review.list_decisions(db, proposal)
     evidence = proposal.evidence or {}
     pairs = evidence.get("pairs") or []
     return render_template(
-        "office/proposal.html", p=proposal, challenge=proposal.challenge, group=proposal.group,
-        decisions=decisions, pairs=pairs, terms=evidence.get("terms") or [],
+        "office/proposal.html",
+        p=proposal,
+        challenge=proposal.challenge,
+        group=proposal.group,
+        decisions=decisions,
+        pairs=pairs,
+        terms=evidence.get("terms") or [],
         challenge_passages=[pair.get("query", "") for pair in pairs],
         group_passages=[pair.get("candidate", "") for pair in pairs],
         next_statuses=[s.value for s in review.TRANSITIONS[proposal.status]],
         pipeline=[s.value for s in review.PIPELINE if s != ProposalStatus.DECLINED],
-        reason_codes=list(REASON_CODES), values=values or {}, errors=errors or {},
+        reason_codes=list(REASON_CODES),
+        values=values or {},
+        errors=errors or {},
     ), status
 
 
@@ -102,7 +136,9 @@ def decide(proposal_id: int) -> Any:
     if data is None:
         return _proposal_page(proposal_id, values, errors, 422)
     try:
-        _decision, mails = review.decide(db, me(), item, data.to_status, data.reason_code, data.note)
+        _decision, mails = review.decide(
+            db, me(), item, data.to_status, data.reason_code, data.note
+        )
     except Problem as exc:
         db.rollback()
         return _proposal_page(proposal_id, values, problem_errors(exc), exc.status)
@@ -119,13 +155,16 @@ def decide(proposal_id: int) -> Any:
 
     text = gettext("Moved to “%(status)s”.", status=STATUS_LABELS[data.to_status.value])
     if data.to_status == ProposalStatus.INTRODUCED:
-        text += " " + gettext("%(num)d introduction e-mails were sent; the group can now read the confidential details.",
-                              num=sent)
+        text += " " + gettext(
+            "%(num)d introduction e-mails were sent; the group can now read the confidential details.",
+            num=sent,
+        )
     flash(text, "success")
     return redirect(url_for("office.proposal", proposal_id=proposal_id))
 
 
 # --- strategy --------------------------------------------------------------------------------
+
 
 def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     raw = {key: request.form.get(f"w_{key}", "").strip() for key in FIELD_KEYS}
@@ -133,26 +172,41 @@ def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     errors: dict[str, str] = {}
     for key, text in raw.items():
         try:
-            value = float(text.replace(",", "."))
+            weights[key] = float(text.replace(",", "."))
         except ValueError:
             errors[f"w_{key}"] = gettext("Enter a number.")
-            continue
-        # The API's rule for a weight (strategy/views.py): between 0 and 1.
-        if not 0.0 <= value <= 1.0:
-            errors[f"w_{key}"] = translate_message("must be between 0 and 1")
-            continue
-        weights[key] = value
+    try:
+        StrategyIn.model_validate({"weights": weights})  # the API's rules for a weight
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            key = str(err["loc"][1]) if len(err["loc"]) > 1 else ""
+            errors[f"w_{key}"] = translate_message(err["msg"].removeprefix("Value error, "))
+            weights.pop(key, None)
     return raw, weights, errors
 
 
-def _strategy_page(values: dict[str, Any], errors: dict[str, str], preview: list[dict[str, Any]] | None = None,
-                   note: str = "", status: int = 200, preview_unavailable: bool = False) -> Any:
+def _strategy_page(
+    values: dict[str, Any],
+    errors: dict[str, str],
+    preview: list[dict[str, Any]] | None = None,
+    note: str = "",
+    status: int = 200,
+    preview_unavailable: bool = False,
+) -> Any:
     db = get_session()
     now = strategy.current(db)
     history = strategy.history(db)
     db.commit()  # the initial version, if it was just created
-    return render_template("office/strategy.html", current=now, history=history, values=values, errors=errors,
-                           preview=preview, note=note, preview_unavailable=preview_unavailable), status
+    return render_template(
+        "office/strategy.html",
+        current=now,
+        history=history,
+        values=values,
+        errors=errors,
+        preview=preview,
+        note=note,
+        preview_unavailable=preview_unavailable,
+    ), status
 
 
 @bp.route("/strategy", methods=["GET", "POST"], endpoint="strategy")
@@ -162,7 +216,9 @@ def strategy_page() -> Any:
     db = get_session()
     if request.method == "GET":
         now = strategy.current(db)
-        return _strategy_page({f"w_{k}": f"{float(now.weights.get(k, 1.0)):g}" for k in FIELD_KEYS}, {})
+        return _strategy_page(
+            {f"w_{k}": f"{float(now.weights.get(k, 1.0)):g}" for k in FIELD_KEYS}, {}
+        )
     raw, weights, errors = _read_weights()
     values = {f"w_{k}": v for k, v in raw.items()}
     note = request.form.get("note", "")
@@ -188,13 +244,17 @@ def strategy_page() -> Any:
 
 # --- matching runs ---------------------------------------------------------------------------
 
+
 @bp.route("/matching", methods=["GET", "POST"])
 @roles_required(*OFFICE_ROLES)
 def matching() -> Any:
     """Start a portfolio matching run and see the recent ones."""
     db = get_session()
     settings = current_app.extensions["matchmaker.settings"]
-    values = {"k": str(settings.proposals_per_challenge), "max_per_institution": str(settings.max_groups_per_institution)}
+    values = {
+        "k": str(settings.proposals_per_challenge),
+        "max_per_institution": str(settings.max_groups_per_institution),
+    }
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -202,8 +262,12 @@ def matching() -> Any:
         checked, errors = validate_form(RunIn, values)
         if checked is not None:
             run = matching_pages.start_run(
-                db, me(), k=checked.k or settings.proposals_per_challenge,
-                max_per_institution=checked.max_per_institution or settings.max_groups_per_institution)
+                db,
+                me(),
+                k=checked.k or settings.proposals_per_challenge,
+                max_per_institution=checked.max_per_institution
+                or settings.max_groups_per_institution,
+            )
             return redirect(url_for("office.run", run_id=run.id))
         status = 422
     runs = db.scalars(select(MatchingRun).order_by(MatchingRun.id.desc()).limit(10)).all()
@@ -217,5 +281,3 @@ def run(run_id: int) -> Any:
     if item is None:
         raise Problem(404, "Not found", f"Matching run {run_id} does not exist.")
     return render_template("office/run.html", run=item)
-
-

@@ -189,3 +189,12 @@ def test_bad_configuration_is_refused() -> None:
         ScoringConfig(weights={"semantic": 1, "popularity": 1})
     with pytest.raises(ValueError):
         ScoringConfig(aggregation="median")
+
+
+def test_an_empty_or_termless_corpus_ranks_without_error(embedder) -> None:
+    """A fresh database has no challenges yet: the index is empty, ranking returns nothing."""
+    empty = CandidateIndex.build([], embedder)
+    assert empty.rank(Profile(id="q", text="waste heat from our furnace"), embedder=embedder) == []
+    stop_words_only = CandidateIndex.build([Profile(id="c", text="the and of")], embedder)
+    (match,) = stop_words_only.rank(Profile(id="q", text="the heat"), embedder=embedder)
+    assert match.components["lexical"] == 0.0

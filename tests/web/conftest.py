@@ -37,8 +37,15 @@ class Browser:
     def get(self, url: str, **kw: Any) -> Any:
         return self.client.get(url, **kw)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, form_url: str | None = None,
-             csrf: bool = True, **kw: Any) -> Any:
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        form_url: str | None = None,
+        csrf: bool = True,
+        **kw: Any,
+    ) -> Any:
         data = dict(data or {})
         if csrf:
             data.setdefault("csrf_token", csrf_token(self.client, form_url or url))
@@ -72,10 +79,19 @@ class World:
 
 def _group(app: Flask, inst: int, name: str, capabilities: str, capacity: int = 2) -> int:
     with session_scope(app) as s:
-        grp = ResearchGroup(institution_id=inst, name=name, head="Prof. Dr. Jana Petersen",
-                            capabilities=capabilities, methods="Heat pump test rig up to 200 °C.",
-                            keywords=["heat pumps"], fields=["energy_efficiency"], trl_min=3, trl_max=7,
-                            capacity=capacity, contact="lab@hs.example")
+        grp = ResearchGroup(
+            institution_id=inst,
+            name=name,
+            head="Prof. Dr. Jana Petersen",
+            capabilities=capabilities,
+            methods="Heat pump test rig up to 200 °C.",
+            keywords=["heat pumps"],
+            fields=["energy_efficiency"],
+            trl_min=3,
+            trl_max=7,
+            capacity=capacity,
+            contact="lab@hs.example",
+        )
         s.add(grp)
         s.flush()
         return grp.id
@@ -86,7 +102,9 @@ def world(app: Flask) -> World:
     a = factories.organisation(app, "Elbwerk Kupfer GmbH")
     b = factories.organisation(app, "Harburger Stahl AG")
     inst = factories.organisation(app, "Hochschule Altona", "institution")
-    gid = _group(app, inst, "Thermal Lab", "We design high-temperature heat pumps for industrial waste heat.")
+    gid = _group(
+        app, inst, "Thermal Lab", "We design high-temperature heat pumps for industrial waste heat."
+    )
     other = _group(app, inst, "Grid Lab", "Smart grid control and demand response.", capacity=1)
     with session_scope(app) as s:
         for email, role, org, group_id in [
@@ -97,8 +115,15 @@ def world(app: Flask) -> World:
             ("new@hs.example", Role.GROUP, "Hochschule Altona", None),
             ("office@hamburg.example", Role.OFFICE, None, None),
         ]:
-            create_user(s, email=email, role=role, organisation=org, password=PASSWORD, group_id=group_id,
-                        name=email.split("@")[0].title())
+            create_user(
+                s,
+                email=email,
+                role=role,
+                organisation=org,
+                password=PASSWORD,
+                group_id=group_id,
+                name=email.split("@")[0].title(),
+            )
     return World(app, inst, gid, other, a, b)
 
 
@@ -112,19 +137,32 @@ def challenge_form(**overrides: Any) -> dict[str, Any]:
     return form
 
 
-def add_proposal(app: Flask, challenge_id: int, group_id: int, score: float = 0.8,
-                 status: str = "proposed") -> int:
+def add_proposal(
+    app: Flask, challenge_id: int, group_id: int, score: float = 0.8, status: str = "proposed"
+) -> int:
     """A proposal as a matching run stores it, with score parts and evidence."""
     from matchmaker.matching.models import Proposal, ProposalStatus
 
     with session_scope(app) as s:
-        p = Proposal(challenge_id=challenge_id, group_id=group_id, score=score,
-                     components={"semantic": 0.71, "lexical": 0.42, "fields": 1.0, "trl": 0.9},
-                     evidence={"pairs": [{"query": "feed it into the district heating grid",
-                                          "candidate": "high-temperature heat pumps for industrial waste heat",
-                                          "document": "capabilities", "similarity": 0.66}],
-                               "terms": ["heat pump", "waste heat"]},
-                     strategy_version=1, status=ProposalStatus(status))
+        p = Proposal(
+            challenge_id=challenge_id,
+            group_id=group_id,
+            score=score,
+            components={"semantic": 0.71, "lexical": 0.42, "fields": 1.0, "trl": 0.9},
+            evidence={
+                "pairs": [
+                    {
+                        "query": "feed it into the district heating grid",
+                        "candidate": "high-temperature heat pumps for industrial waste heat",
+                        "document": "capabilities",
+                        "similarity": 0.66,
+                    }
+                ],
+                "terms": ["heat pump", "waste heat"],
+            },
+            strategy_version=1,
+            status=ProposalStatus(status),
+        )
         s.add(p)
         s.flush()
         return p.id

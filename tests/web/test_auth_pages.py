@@ -22,8 +22,11 @@ def test_language_switch_never_redirects_off_site(world) -> None:
 
 
 def test_sign_in_takes_each_role_to_its_first_page(world) -> None:
-    for email, home in [("a@elbwerk.example", "/challenges"), ("lab@hs.example", "/group/matches"),
-                        ("office@hamburg.example", "/office/proposals")]:
+    for email, home in [
+        ("a@elbwerk.example", "/challenges"),
+        ("lab@hs.example", "/group/matches"),
+        ("office@hamburg.example", "/office/proposals"),
+    ]:
         response = world.browser().login(email)
         assert response.status_code == 302
         assert response.headers["Location"] == home
@@ -50,7 +53,9 @@ def test_repeated_failures_lock_the_account(world) -> None:
 
 def test_every_form_needs_its_csrf_token(world) -> None:
     browser = world.browser()
-    response = browser.post("/login", {"email": "a@elbwerk.example", "password": PASSWORD}, csrf=False)
+    response = browser.post(
+        "/login", {"email": "a@elbwerk.example", "password": PASSWORD}, csrf=False
+    )
     assert response.status_code == 400
     assert "abgelaufen" in response.get_data(as_text=True)
     signed_in = world.browser("a@elbwerk.example")
@@ -73,15 +78,20 @@ def test_pages_ask_anonymous_users_to_sign_in_and_come_back(world) -> None:
     response = browser.get("/challenges/new")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=/challenges/new")
-    response = browser.post("/login?next=/challenges/new", {"email": "a@elbwerk.example", "password": PASSWORD},
-                            form_url="/login")
+    response = browser.post(
+        "/login?next=/challenges/new",
+        {"email": "a@elbwerk.example", "password": PASSWORD},
+        form_url="/login",
+    )
     assert response.headers["Location"] == "/challenges/new"
 
 
 def test_sign_in_ignores_a_foreign_next(world) -> None:
     browser = world.browser()
-    response = browser.post("/login", {"email": "a@elbwerk.example", "password": PASSWORD,
-                                       "next": "https://evil.example/"})
+    response = browser.post(
+        "/login",
+        {"email": "a@elbwerk.example", "password": PASSWORD, "next": "https://evil.example/"},
+    )
     assert response.headers["Location"] == "/challenges"
 
 

@@ -31,7 +31,9 @@ def test_company_posts_a_challenge_and_sees_it_listed_with_status(world) -> None
 
 def test_bad_input_is_shown_beside_the_field_and_kept(world) -> None:
     browser = world.browser("a@elbwerk.example")
-    form = challenge_form(title="", co2_saving_t="-5", deadline="next week", summary="My own words stay here")
+    form = challenge_form(
+        title="", co2_saving_t="-5", deadline="next week", summary="My own words stay here"
+    )
     form["fields"] = []
     response = browser.post("/challenges/new", form)
     assert response.status_code == 422
@@ -44,7 +46,10 @@ def test_bad_input_is_shown_beside_the_field_and_kept(world) -> None:
     # The schema's rule across fields (TRL order) is reported once the fields themselves are valid.
     response = browser.post("/challenges/new", challenge_form(trl_now="6", trl_target="3"))
     assert response.status_code == 422
-    assert re.search(r'id="trl_target-error">.*Muss mindestens der heutige TRL sein', response.get_data(as_text=True))
+    assert re.search(
+        r'id="trl_target-error">.*Muss mindestens der heutige TRL sein',
+        response.get_data(as_text=True),
+    )
     assert 'value="6" selected' in response.get_data(as_text=True)
     assert browser.get("/challenges").get_data(as_text=True).count("challenge-card") == 0
 
@@ -53,7 +58,9 @@ def test_company_edits_its_challenge(world) -> None:
     cid = post_challenge(world)
     browser = world.browser("a@elbwerk.example")
     assert "Waste heat" in browser.text(f"/challenges/{cid}/edit")
-    form = challenge_form(title="Waste heat into the district heating grid", trl_target="8", deadline="")
+    form = challenge_form(
+        title="Waste heat into the district heating grid", trl_target="8", deadline=""
+    )
     response = browser.post(f"/challenges/{cid}/edit", form)
     assert response.status_code == 302
     html = browser.text(f"/challenges/{cid}")
@@ -94,7 +101,9 @@ def test_office_posts_for_a_named_company(world) -> None:
     response = browser.post("/challenges/new", challenge_form())
     assert response.status_code == 422
     assert 'id="organisation_id-error"' in response.get_data(as_text=True)
-    response = browser.post("/challenges/new", challenge_form(organisation_id=str(world.company_b_id)))
+    response = browser.post(
+        "/challenges/new", challenge_form(organisation_id=str(world.company_b_id))
+    )
     assert response.status_code == 302
     assert "Waste heat" in world.browser("b@stahl.example").text("/challenges")
 
@@ -111,4 +120,7 @@ def test_similar_challenges_endpoint_lists_only_what_the_user_may_read(world) ->
     assert response.json["items"][0]["url"] == f"/challenges/{mine}"
     edit = browser.get(f"/challenges/similar?q=waste+heat+from+a+furnace&exclude={mine}")
     assert edit.json["items"] == []  # editing a challenge does not list itself
-    assert world.browser("lab@hs.example").get("/challenges/similar?q=waste+heat+furnace").status_code == 403
+    assert (
+        world.browser("lab@hs.example").get("/challenges/similar?q=waste+heat+furnace").status_code
+        == 403
+    )

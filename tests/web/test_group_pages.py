@@ -34,9 +34,19 @@ def test_group_edits_its_profile_and_bad_input_is_kept(world) -> None:
     browser = world.browser("lab@hs.example")
     html = browser.text("/group/profile")
     assert "Thermal Lab" in html and "Hochschule Altona" in html
-    form = {"name": "Thermal Process Lab", "head": "Prof. Dr. Jana Petersen", "capabilities": "",
-            "methods": "Test rig", "keywords": "heat pumps, steam", "fields": ["energy_efficiency", "sector_coupling"],
-            "trl_min": "5", "trl_max": "3", "capacity": "3", "contact": "lab@hs.example", "language": "en"}
+    form = {
+        "name": "Thermal Process Lab",
+        "head": "Prof. Dr. Jana Petersen",
+        "capabilities": "",
+        "methods": "Test rig",
+        "keywords": "heat pumps, steam",
+        "fields": ["energy_efficiency", "sector_coupling"],
+        "trl_min": "5",
+        "trl_max": "3",
+        "capacity": "3",
+        "contact": "lab@hs.example",
+        "language": "en",
+    }
     response = browser.post("/group/profile", form)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -56,26 +66,46 @@ def test_new_group_user_registers_a_profile_first(world) -> None:
     response = browser.get("/group/publications")
     assert response.status_code == 302 and response.headers["Location"] == "/group/profile"
     assert "Gruppe registrieren" in browser.text("/group/profile")
-    form = {"name": "Smart Grid Lab", "capabilities": "Grid control for industrial loads.",
-            "fields": ["smart_grids"], "trl_min": "2", "trl_max": "6", "capacity": "1", "language": "de",
-            "keywords": "", "head": "", "methods": "", "contact": ""}
+    form = {
+        "name": "Smart Grid Lab",
+        "capabilities": "Grid control for industrial loads.",
+        "fields": ["smart_grids"],
+        "trl_min": "2",
+        "trl_max": "6",
+        "capacity": "1",
+        "language": "de",
+        "keywords": "",
+        "head": "",
+        "methods": "",
+        "contact": "",
+    }
     assert browser.post("/group/profile", form).status_code == 302
     assert "Das Profil Ihrer Gruppe" in browser.text("/group/profile")
 
 
 def test_add_and_remove_a_publication_by_hand(world) -> None:
     browser = world.browser("lab@hs.example")
-    response = browser.post("/group/publications/add", {"title": "", "year": "1800"}, form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/add", {"title": "", "year": "1800"}, form_url="/group/publications"
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="title-error"' in html and 'id="year-error"' in html and 'value="1800"' in html
-    response = browser.post("/group/publications/add", {"title": "Heat pumps at 200 °C", "year": "2025",
-                                                        "abstract": "", "doi": ""}, form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/add",
+        {"title": "Heat pumps at 200 °C", "year": "2025", "abstract": "", "doi": ""},
+        form_url="/group/publications",
+    )
     assert response.status_code == 302
     html = browser.text("/group/publications")
     assert "Heat pumps at 200 °C" in html
-    pub_id = re.search(r'/group/publications/(\d+)/delete', html).group(1)
-    assert browser.post(f"/group/publications/{pub_id}/delete", form_url="/group/publications").status_code == 302
+    pub_id = re.search(r"/group/publications/(\d+)/delete", html).group(1)
+    assert (
+        browser.post(
+            f"/group/publications/{pub_id}/delete", form_url="/group/publications"
+        ).status_code
+        == 302
+    )
     html = browser.text("/group/publications")
     assert "„Heat pumps at 200 °C“ wurde entfernt." in html
     assert 'pub-title">Heat pumps at 200 °C' not in html
@@ -83,8 +113,11 @@ def test_add_and_remove_a_publication_by_hand(world) -> None:
 
 def test_bibtex_import_previews_then_imports_the_chosen_records(world) -> None:
     browser = world.browser("lab@hs.example")
-    response = browser.post("/group/publications/import", {"bib_text": BIBTEX, "action": "preview"},
-                            form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": BIBTEX, "action": "preview"},
+        form_url="/group/publications",
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Importvorschau" in html
@@ -92,27 +125,39 @@ def test_bibtex_import_previews_then_imports_the_chosen_records(world) -> None:
     assert "Sector coupling in the port of Hamburg" in html
     assert "Nicht importierbar" in html  # the record without a title
     assert browser.text("/group/publications").count("pub-title") == 0  # nothing saved by a preview
-    response = browser.post("/group/publications/import", {"bib_text": BIBTEX, "action": "import", "entry": ["0"]},
-                            form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": BIBTEX, "action": "import", "entry": ["0"]},
+        form_url="/group/publications",
+    )
     assert response.status_code == 302
     html = browser.text("/group/publications")
     assert "1 Publikation importiert." in html
     assert "High-Temperature Heat Pumps for Process Steam" in html and "10.5555/hthp.2024" in html
     assert "Sector coupling in the port" not in html
     # Importing the same file again adds nothing twice.
-    browser.post("/group/publications/import", {"bib_text": BIBTEX, "action": "import", "entry": ["0", "1"]},
-                 form_url="/group/publications")
+    browser.post(
+        "/group/publications/import",
+        {"bib_text": BIBTEX, "action": "import", "entry": ["0", "1"]},
+        form_url="/group/publications",
+    )
     assert browser.text("/group/publications").count('pub-title">High-Temperature Heat Pumps') == 1
 
 
 def test_ris_import_and_unreadable_text(world) -> None:
     browser = world.browser("lab@hs.example")
-    response = browser.post("/group/publications/import", {"bib_text": RIS, "action": "import", "entry": ["0"]},
-                            form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": RIS, "action": "import", "entry": ["0"]},
+        form_url="/group/publications",
+    )
     assert response.status_code == 302
     assert "Demand response for copper smelters" in browser.text("/group/publications")
-    response = browser.post("/group/publications/import", {"bib_text": "just some words"},
-                            form_url="/group/publications")
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": "just some words"},
+        form_url="/group/publications",
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "weder BibTeX" in html and "just some words" in html

@@ -10,8 +10,13 @@ from tests.web.conftest import add_proposal, post_challenge
 
 def _world_with_proposals(world) -> tuple[int, int, int]:
     cid = post_challenge(world)
-    other = post_challenge(world, "b@stahl.example", title="Demand response for the rolling mill",
-                           fields=["smart_grids"], co2_saving_t="3000")
+    other = post_challenge(
+        world,
+        "b@stahl.example",
+        title="Demand response for the rolling mill",
+        fields=["smart_grids"],
+        co2_saving_t="3000",
+    )
     best = add_proposal(world.app, cid, world.group_id, score=0.91)
     low = add_proposal(world.app, other, world.other_group_id, score=0.42)
     return cid, best, low
@@ -23,19 +28,23 @@ def test_queue_is_sorted_by_score_and_filters(world) -> None:
     html = office.text("/office/proposals")
     assert html.index(f"/office/proposals/{best}") < html.index(f"/office/proposals/{low}")
     html = office.text("/office/proposals?field=smart_grids")
-    assert f"/office/proposals/{low}\"" in html and f"/office/proposals/{best}\"" not in html
+    assert f'/office/proposals/{low}"' in html and f'/office/proposals/{best}"' not in html
     html = office.text("/office/proposals?status=shortlisted")
     assert "Keine Vorschläge passen" in html
     html = office.text(f"/office/proposals?institution={world.institution_id}&status=proposed")
-    assert f"/office/proposals/{best}\"" in html
-    assert office.get("/office/proposals?field=nonsense&status=x&institution=abc").status_code == 200
+    assert f'/office/proposals/{best}"' in html
+    assert (
+        office.get("/office/proposals?field=nonsense&status=x&institution=abc").status_code == 200
+    )
 
 
 def test_proposal_page_shows_both_texts_score_parts_and_highlighted_evidence(world) -> None:
     _cid, best, _low = _world_with_proposals(world)
     html = world.browser("office@hamburg.example").text(f"/office/proposals/{best}")
     assert "Our smelter releases" in html and "Site Peute" in html  # public and confidential
-    assert 'We design <mark class="ev-passage">high-temperature heat pumps' in html  # the group's text
+    assert (
+        'We design <mark class="ev-passage">high-temperature heat pumps' in html
+    )  # the group's text
     assert '<mark class="ev-passage">feed it into the district heating grid</mark>' in html
     assert re.search(r'<mark class="ev-term">waste heat</mark>', html, re.IGNORECASE)
     assert "Textähnlichkeit" in html and "0.71" in html
@@ -46,21 +55,29 @@ def test_decisions_move_through_the_pipeline_and_introductions_send_mail(world, 
     office = world.browser("office@hamburg.example")
     url = f"/office/proposals/{best}"
     # A reason is required; the note is kept when the form comes back.
-    response = office.post(f"{url}/decide", {"to_status": "shortlisted", "reason_code": "", "note": "Looks good"},
-                           form_url=url)
+    response = office.post(
+        f"{url}/decide",
+        {"to_status": "shortlisted", "reason_code": "", "note": "Looks good"},
+        form_url=url,
+    )
     assert response.status_code == 422
     assert 'id="reason_code-error"' in response.get_data(as_text=True)
     assert "Looks good" in response.get_data(as_text=True)
     # A step the pipeline does not allow is refused beside the field.
-    response = office.post(f"{url}/decide", {"to_status": "collaboration", "reason_code": "good_fit"}, form_url=url)
+    response = office.post(
+        f"{url}/decide", {"to_status": "collaboration", "reason_code": "good_fit"}, form_url=url
+    )
     assert response.status_code == 409
     assert 'id="to_status-error"' in response.get_data(as_text=True)
 
     group = world.browser("lab@hs.example")
     assert "Site Peute" not in group.text(f"/challenges/{cid}")
     for step in ("shortlisted", "introduced"):
-        response = office.post(f"{url}/decide", {"to_status": step, "reason_code": "good_fit", "note": ""},
-                               form_url=url)
+        response = office.post(
+            f"{url}/decide",
+            {"to_status": step, "reason_code": "good_fit", "note": ""},
+            form_url=url,
+        )
         assert response.status_code == 302
     html = office.text(url)
     assert "2 Vorstellungs-E-Mails wurden verschickt" in html
@@ -73,7 +90,12 @@ def test_decisions_move_through_the_pipeline_and_introductions_send_mail(world, 
     assert "Site Peute" in group.text(f"/challenges/{cid}")
     assert "Thermal Lab" in world.browser("a@elbwerk.example").text("/challenges")
     for step in ("in_talks", "collaboration"):
-        assert office.post(f"{url}/decide", {"to_status": step, "reason_code": "good_fit"}, form_url=url).status_code == 302
+        assert (
+            office.post(
+                f"{url}/decide", {"to_status": step, "reason_code": "good_fit"}, form_url=url
+            ).status_code
+            == 302
+        )
     assert "letzten Schritt erreicht" in office.text(url)
 
 
@@ -81,12 +103,20 @@ def test_office_pages_are_for_the_office_only(world) -> None:
     _cid, best, _low = _world_with_proposals(world)
     for email in ("a@elbwerk.example", "lab@hs.example"):
         browser = world.browser(email)
-        for url in ("/office/proposals", f"/office/proposals/{best}", "/office/strategy", "/office/dashboard",
-                    "/office/dashboard/funnel.csv", "/office/matching"):
+        for url in (
+            "/office/proposals",
+            f"/office/proposals/{best}",
+            "/office/strategy",
+            "/office/dashboard",
+            "/office/dashboard/funnel.csv",
+            "/office/matching",
+        ):
             assert browser.get(url).status_code == 403, (email, url)
-        response = browser.post(f"/office/proposals/{best}/decide", {"to_status": "shortlisted",
-                                                                     "reason_code": "good_fit"}, form_url="/challenges"
-                                if email.startswith("a@") else "/group/profile")
+        response = browser.post(
+            f"/office/proposals/{best}/decide",
+            {"to_status": "shortlisted", "reason_code": "good_fit"},
+            form_url="/challenges" if email.startswith("a@") else "/group/profile",
+        )
         assert response.status_code == 403
     assert world.browser("office@hamburg.example").get("/office/proposals/9999").status_code == 404
 

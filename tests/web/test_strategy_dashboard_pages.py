@@ -20,15 +20,19 @@ def test_strategy_preview_saves_nothing_and_save_adds_a_version(world) -> None:
     office = world.browser("office@hamburg.example")
     html = office.text("/office/strategy")
     assert "Version 1" in html and 'name="w_sector_coupling"' in html
-    response = office.post("/office/strategy", {**_weights(sector_coupling="0.2"), "action": "preview",
-                                                "note": "Focus"})
+    response = office.post(
+        "/office/strategy",
+        {**_weights(sector_coupling="0.2"), "action": "preview", "note": "Focus"},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Vorschau: die besten Vorschläge" in html and "Thermal Lab" in html
     assert 'value="0.2"' in html
     assert "Version 2" not in html  # a preview saves nothing
-    response = office.post("/office/strategy", {**_weights(sector_coupling="0.2"), "action": "save",
-                                                "note": "Senate focus"})
+    response = office.post(
+        "/office/strategy",
+        {**_weights(sector_coupling="0.2"), "action": "save", "note": "Senate focus"},
+    )
     assert response.status_code == 302
     html = office.text("/office/strategy")
     assert "Version 2" in html and "Senate focus" in html
@@ -37,8 +41,10 @@ def test_strategy_preview_saves_nothing_and_save_adds_a_version(world) -> None:
 
 def test_strategy_rejects_weights_outside_0_to_1_beside_the_field(world) -> None:
     office = world.browser("office@hamburg.example")
-    response = office.post("/office/strategy", {**_weights(smart_grids="1.5", energy_efficiency="abc"),
-                                                "action": "save"})
+    response = office.post(
+        "/office/strategy",
+        {**_weights(smart_grids="1.5", energy_efficiency="abc"), "action": "save"},
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="w_smart_grids-error">Muss zwischen 0 und 1 liegen.' in html
@@ -48,14 +54,23 @@ def test_strategy_rejects_weights_outside_0_to_1_beside_the_field(world) -> None
 
 def test_dashboard_charts_and_csv(world) -> None:
     cid = post_challenge(world)
-    other = post_challenge(world, "b@stahl.example", title="Demand response", fields=["smart_grids"],
-                           co2_saving_t="3000")
+    other = post_challenge(
+        world,
+        "b@stahl.example",
+        title="Demand response",
+        fields=["smart_grids"],
+        co2_saving_t="3000",
+    )
     add_proposal(world.app, cid, world.group_id, status="collaboration")
     add_proposal(world.app, other, world.other_group_id, status="introduced")
     office = world.browser("office@hamburg.example")
     html = office.text("/office/dashboard")
-    for title in ("Vorschläge und Kooperationen je Handlungsfeld", "Pipeline-Trichter",
-                  "CO₂-Einsparung in der Pipeline", "Auslastung je Einrichtung"):
+    for title in (
+        "Vorschläge und Kooperationen je Handlungsfeld",
+        "Pipeline-Trichter",
+        "CO₂-Einsparung in der Pipeline",
+        "Auslastung je Einrichtung",
+    ):
         assert title in html
     assert html.count("<svg") >= 10 and "75.000" in html
     response = office.get("/office/dashboard/co2.csv")
@@ -63,10 +78,28 @@ def test_dashboard_charts_and_csv(world) -> None:
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "Herausforderungen"
     assert [r[1] for r in rows[1:]] == ["15000.0", "15000.0", "12000.0"]
-    funnel = list(csv.reader(io.StringIO(office.get("/office/dashboard/funnel.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    funnel = list(
+        csv.reader(
+            io.StringIO(
+                office.get("/office/dashboard/funnel.csv").get_data(as_text=True).lstrip("\ufeff")
+            )
+        )
+    )
     assert [int(r[1]) for r in funnel[1:]] == [2, 2, 2, 1, 1, 0]
-    load = list(csv.reader(io.StringIO(office.get("/office/dashboard/load.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    load = list(
+        csv.reader(
+            io.StringIO(
+                office.get("/office/dashboard/load.csv").get_data(as_text=True).lstrip("\ufeff")
+            )
+        )
+    )
     assert load[1][:4] == ["Hochschule Altona", "2", "2", "3"]
-    fields = list(csv.reader(io.StringIO(office.get("/office/dashboard/fields.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    fields = list(
+        csv.reader(
+            io.StringIO(
+                office.get("/office/dashboard/fields.csv").get_data(as_text=True).lstrip("\ufeff")
+            )
+        )
+    )
     assert fields[1] == ["Energieeffizienz", "1", "1"]
     assert office.get("/office/dashboard/nope.csv").status_code == 404

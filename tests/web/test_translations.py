@@ -15,12 +15,18 @@ def test_every_page_text_is_translated_to_german() -> None:
     options = {"matchmaker/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2),
-                                                      "lazy_gettext": None}):
+        str(ROOT),
+        method_map,
+        options,
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None},
+    ):
         found.add(message if isinstance(message, str) else message[0])
     with (ROOT / "matchmaker/translations/de/LC_MESSAGES/messages.po").open("rb") as handle:
         catalog = read_po(handle, locale="de")
-    translated = {(m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
-                  if m.id and (m.string if isinstance(m.string, str) else all(m.string))}
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0])
+        for m in catalog
+        if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+    }
     missing = sorted(found - translated)
     assert not missing, f"untranslated: {missing}"
