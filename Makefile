@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run migrate seed test lint format typecheck bench clean
+.PHONY: help install browser run migrate seed test lint format typecheck bench learn simulate clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ typecheck: install ## Type-check the package
 
 bench: install ## Run the benchmarks (figures go to docs/benchmarks.md)
 	$(BIN)/python tests/bench/run_all.py
+
+learn: install ## Train the re-ranker on the office's decisions (models/reranker.*)
+	$(BIN)/matchmaker learn
+
+simulate: install ## Replay an office with a hidden preference; writes the learning curve (minutes)
+	$(BIN)/matchmaker simulate --control --plot docs/learning-curve.png
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) instance

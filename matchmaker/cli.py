@@ -165,8 +165,10 @@ _register_ranking_commands()
 
 # --- production: bulk import, re-embedding, the job worker -----------------------------------
 
+from typing import Any  # noqa: E402
 
-def _follow(app, job_id: int, label: str, background: bool) -> dict:  # type: ignore[no-untyped-def]
+
+def _follow(app: Any, job_id: int, label: str, background: bool) -> dict[str, Any]:
     """Run a job here with a progress bar, or queue it and draw its progress until it ends."""
     import contextlib
     import time
@@ -196,7 +198,7 @@ def _follow(app, job_id: int, label: str, background: bool) -> dict:  # type: ig
         return jobs.job_out(session.get(jobs.Job, job_id))
 
 
-def _report(out: dict) -> None:  # type: ignore[type-arg]
+def _report(out: dict[str, Any]) -> None:
     if out["status"] == "finished":
         click.echo(", ".join(f"{k} {v}" for k, v in out["result"].items()))
         return
@@ -472,3 +474,86 @@ def _plot_curve(results: dict, preference: str, k: int, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+# --- data ownership: export, import, erase (matchmaker/dump.py) --------------------------------
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+def export_command(path: str) -> None:
+    """Write the whole database as JSON to PATH ('-' for standard output)."""
+    from matchmaker.db import make_engine
+    from matchmaker.dump import export_database
+
+    engine = make_engine(Settings.from_env())
+    try:
+        if path == "-":
+            counts = export_database(engine, sys.stdout)
+        else:
+            target = Path(path)
+            partial = target.with_name(target.name + ".partial")
+            with partial.open("w", encoding="utf-8") as out:
+                counts = export_database(engine, out)
+            partial.chmod(0o600)  # it holds personal data and confidential details
+            partial.replace(target)  # a finished file or none: never half a dump
+    finally:
+        engine.dispose()
+    click.echo(f"exported {sum(counts.values())} rows of {len(counts)} tables", err=path == "-")
+
+
+@main.command("import-dump")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--replace", is_flag=True, help="Delete everything in the database first.")
+def import_dump_command(path: str, replace: bool) -> None:
+    """Load a dump made by `matchmaker export` into a migrated database (all or nothing)."""
+    from matchmaker.db import make_engine
+    from matchmaker.dump import DumpError, import_database, read_dump
+
+    engine = make_engine(Settings.from_env())
+    try:
+        with click.open_file(path, encoding="utf-8") as source:
+            dump = read_dump(source)
+        counts = import_database(engine, dump, replace=replace)
+    except DumpError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        engine.dispose()
+    click.echo(f"imported {sum(counts.values())} rows of {len(counts)} tables")
+
+
+@main.command("erase-organisation")
+@click.argument("organisation_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--keep-embeddings",
+    is_flag=True,
+    help="Skip pruning stored embeddings of the erased texts (prune later with a re-embedding).",
+)
+def erase_organisation_command(organisation_id: int, yes: bool, keep_embeddings: bool) -> None:
+    """Erase an organisation's personal data and texts (GDPR), keeping anonymised statistics."""
+    from matchmaker.db import session_scope
+    from matchmaker.dump import erase_organisation
+    from matchmaker.organisations.models import Organisation
+
+    app = _app()
+    with session_scope(app) as session:
+        org = session.get(Organisation, organisation_id)
+        if org is None:
+            click.echo(f"error: organisation {organisation_id} does not exist", err=True)
+            sys.exit(2)
+        name = org.name
+    if not yes:
+        click.confirm(f"Erase {name!r} (id {organisation_id}) for good?", abort=True)
+    with session_scope(app) as session:
+        counts = erase_organisation(session, organisation_id)
+    click.echo(
+        f"erased organisation {organisation_id}: "
+        + ", ".join(f"{n} {what}" for what, n in counts.items())
+    )
+    if not keep_embeddings:
+        from matchmaker import jobs
+
+        result = jobs.reembed(app, prune=True)
+        click.echo(f"embeddings pruned: {result}")

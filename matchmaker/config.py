@@ -15,6 +15,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("MATCHMAKER_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
+def _flag(value: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off (any case)."""
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
 def _setting(default: Any, help: str, parse: Any = str) -> Any:
     return field(default=default, metadata={"help": help, "parse": parse})
 
@@ -64,6 +74,53 @@ class Settings:
     )
     index_check_seconds: float = _setting(
         2.0, "How often a worker checks whether the stored embedding index changed.", float
+    )
+    index_background_from: int = _setting(
+        2000,
+        "An index of at least this many groups and challenges is rebuilt in a background thread "
+        "while requests use the previous one; a smaller one is rebuilt on the request.",
+        int,
+    )
+    warm_up: bool = _setting(
+        False,
+        "Load the model and build the index in a background thread when a worker starts.",
+        _flag,
+    )
+    job_timeout: int = _setting(
+        6 * 3600, "Seconds a background job (import, re-embedding, matching run) may run.", int
+    )
+    log_json: bool = _setting(False, "Write logs as JSON lines (one object per record).", _flag)
+    log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.")
+    metrics_token: str = _setting(
+        "", "Bearer token /metrics requires; empty serves it to anyone who reaches it."
+    )
+
+    behind_tls: bool = _setting(
+        False,
+        "The service is reached over HTTPS (directly or through a TLS proxy): session cookies "
+        "are marked Secure and browsers are told to use HTTPS only (HSTS).",
+        _flag,
+    )
+    rate_limit_storage: str = _setting(
+        "",
+        "Where rate-limit counters live (a `limits` storage URI); empty uses "
+        "MATCHMAKER_REDIS_URL when set (shared by all workers), else memory (per process).",
+    )
+    rate_limit_signin: str = _setting(
+        "30 per minute", "Sign-in attempts per client address; empty switches the limit off."
+    )
+    rate_limit_api: str = _setting(
+        "600 per minute", "API requests per token (per address without one); empty: no limit."
+    )
+    rate_limit_writes: str = _setting(
+        "120 per minute", "API writes (POST, PUT, PATCH, DELETE) per token; empty: no limit."
+    )
+    rate_limit_auth_failures: str = _setting(
+        "30 per minute",
+        "API requests with an unknown or revoked token per client address; empty: no limit.",
+    )
+    idempotency_hours: int = _setting(
+        24, "How long the response to a POST with an Idempotency-Key is kept for retries.", int
     )
 
     @classmethod

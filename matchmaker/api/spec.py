@@ -19,6 +19,12 @@ from pydantic import BaseModel, ValidationError
 from matchmaker.api.problems import Problem
 
 JSON_DEPTH_LIMIT = 32
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: POST endpoints whose view commits and then hands the new row to a job (another session):
+#: their Idempotency-Key is claimed before the view and answered after it.
+HANDS_WORK_TO_A_JOB = frozenset({("post", "/api/v1/matching/runs"), ("post", "/api/v1/imports")})
+#: Integer columns are 32-bit in PostgreSQL: a larger number can be no id, count or year here.
+MAX_INT = 2_147_483_647
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Operation:
     status: int
     many: bool = False
     extra_responses: dict[int, str] = field(default_factory=dict)
+    idempotency: str = "off"
 
 
 OPERATIONS: list[Operation] = []
@@ -55,9 +62,13 @@ def validation_problem(exc: ValidationError, prefix: str = "") -> Problem:
     """A 422 problem listing every invalid field with its reason."""
     errors = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = [
+            p
+            for p in err["loc"]
+            if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
+        ]
         name = _loc_to_field(loc)
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field"
         errors.append({"field": prefix + name, "message": message})
@@ -122,9 +133,32 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         )
     try:
         # JSON mode: strict types, yet ISO dates and enum values parse as JSON would carry them.
-        return model.model_validate_json(g.json_text)
+        parsed = model.model_validate_json(g.json_text)
     except ValidationError as exc:
         raise validation_problem(exc) from None
+    _check_int_range(parsed.model_dump())
+    return parsed
+
+
+def _check_int_range(value: Any, field: str = "") -> None:
+    """A 422 naming the first integer beyond what the database stores (instead of a 500)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -MAX_INT - 1 <= value <= MAX_INT:
+        name = field or "body"
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{name}: must be at most {MAX_INT}",
+            errors=[{"field": name, "message": f"must be at most {MAX_INT}"}],
+            code="validation",
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_int_range(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_int_range(item, f"{field}[{i}]")
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -136,9 +170,11 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         is_list = info is not None and "list" in str(info.annotation)
         data[key] = values if is_list else values[-1]
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise validation_problem(exc, prefix="query.") from None
+    _check_int_range(parsed.model_dump(), "query")
+    return parsed
 
 
 def endpoint(
@@ -154,13 +190,27 @@ def endpoint(
     status: int = 200,
     many: bool = False,
     public: bool = False,
+    idempotency: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a JSON API view on ``bp`` and document it; see the module docstring."""
+    """Register a JSON API view on ``bp`` and document it; see the module docstring.
+
+    A POST honours an ``Idempotency-Key`` header (see :func:`matchmaker.security.idempotent`):
+    ``idempotency="atomic"`` (the default for POST) stores the response in the change's own
+    transaction; ``"record"`` is for views that hand work to a job and need a real commit;
+    ``"off"`` ignores the header.
+    """
     from matchmaker.api.auth import require_user
 
     role_tuple = tuple(roles) if roles is not None else None
     prefix = bp.url_prefix or ""
     path = (prefix + rule).replace("<int:", "{").replace("<", "{").replace(">", "}")
+    if idempotency is None:
+        if method.upper() != "POST":
+            idempotency = "off"
+        else:
+            idempotency = "record" if (method.lower(), path) in HANDS_WORK_TO_A_JOB else "atomic"
+    if idempotency not in {"atomic", "record", "off"}:
+        raise ValueError(f"idempotency must be atomic, record or off, not {idempotency!r}")
     OPERATIONS.append(
         Operation(
             path,
@@ -173,6 +223,7 @@ def endpoint(
             response,
             status,
             many,
+            idempotency=idempotency,
         )
     )
 
@@ -183,6 +234,21 @@ def endpoint(
                 user = require_user()
                 if role_tuple is not None and user.role.value not in role_tuple:
                     raise Problem(403, "Forbidden", "Your role may not do this.", code="forbidden")
+            if any(isinstance(v, int) and v > MAX_INT for v in kwargs.values()):
+                raise Problem(
+                    404, "Not found", f"No such id: ids are at most {MAX_INT}.", code="not-found"
+                )
+            if idempotency != "off" and not public and IDEMPOTENCY_HEADER in request.headers:
+                from matchmaker.security import idempotent
+
+                return idempotent(
+                    user.id,
+                    functools.partial(respond, **kwargs),
+                    atomic=idempotency == "atomic",
+                )
+            return respond(**kwargs)
+
+        def respond(**kwargs: Any) -> Response:
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
@@ -227,7 +293,7 @@ def openapi_document() -> dict[str, Any]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "integer", "minimum": 1},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
                 }
             )
         if op.query is not None:
@@ -239,14 +305,23 @@ def openapi_document() -> dict[str, Any]:
                     "required": info.is_required(),
                     "schema": schema,
                 }
-                if (
-                    schema.get("type") == "array"
-                    or ("anyOf" in schema
-                    and any(s.get("type") == "array" for s in schema["anyOf"]))
+                if schema.get("type") == "array" or (
+                    "anyOf" in schema and any(s.get("type") == "array" for s in schema["anyOf"])
                 ):
                     param["style"] = "form"
                     param["explode"] = True
                 params.append(param)
+        if op.idempotency != "off" and op.roles is not None:
+            params.append(
+                {
+                    "name": IDEMPOTENCY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "Retry-safe POST: a retry with the same key and body gets "
+                    "the first response again (header Idempotent-Replayed: true).",
+                    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                }
+            )
         if params:
             item["parameters"] = params
         if op.body is not None:
@@ -270,7 +345,7 @@ def openapi_document() -> dict[str, Any]:
             responses["401"] = {"description": "Not signed in", **problem}
             responses["403"] = {"description": "Not allowed for your role", **problem}
             item["security"] = [{"bearer": []}]
-        if params:
+        if any(p["in"] != "header" for p in params):
             responses["404"] = {"description": "Not found", **problem}
         if op.body is not None or op.query is not None:
             responses["400"] = {"description": "Malformed body", **problem}

@@ -2,8 +2,9 @@
 
 A web worker keeps one :class:`Matcher` in ``app.extensions``. Its indexes are read-only numpy
 matrices; when the stored index version changes (any change to matchable text bumps it in the
-same transaction), the next request after ``index_check_seconds`` rebuilds them from the
-database, encoding only passages whose text the store has not seen.
+same transaction), the first request after ``index_check_seconds`` notices and the indexes are
+rebuilt from the database — on that request when building is quick, otherwise in a background
+thread and swapped in atomically — encoding only passages whose text the store has not seen.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from matchmaker import observability
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.config import INSTANCE_DIR, Settings
 from matchmaker.groups.models import ResearchGroup
@@ -26,10 +29,10 @@ from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
 from matchmaker.matching.store import SqlVectorStore
 from matchmaker.ranking.embed import Embedder
-from matchmaker.ranking.passages import profile_passages
+from matchmaker.ranking.passages import profile_passages, profile_text, split_sentences
 from matchmaker.ranking.scoring import CandidateIndex
 from matchmaker.ranking.seed import challenge_profile, group_profile
-from matchmaker.ranking.types import Profile
+from matchmaker.ranking.types import Passage, Profile
 
 log = logging.getLogger("matchmaker.matching")
 
@@ -108,19 +111,122 @@ class Indexes:
     version: int
     groups: CandidateIndex
     challenges: CandidateIndex
+    built_at: float = 0.0
+    build_seconds: float = 0.0
+
+    @property
+    def size(self) -> int:
+        """Groups and challenges indexed."""
+        return len(self.groups) + len(self.challenges)
+
+
+class TimedIndex(CandidateIndex):
+    """A :class:`CandidateIndex` that reports its ranking latency to the metrics."""
+
+    kind = "index"
+
+    def rank(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().rank(*args, **kwargs)
+        finally:
+            observability.RANKING_LATENCY.labels(self.kind, "rank").observe(
+                time.perf_counter() - started
+            )
+
+    def score_matrix(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().score_matrix(*args, **kwargs)
+        finally:
+            observability.RANKING_LATENCY.labels(self.kind, "score_matrix").observe(
+                time.perf_counter() - started
+            )
+
+
+class GroupIndex(TimedIndex):
+    kind = "groups"
+
+
+class ChallengeIndex(TimedIndex):
+    kind = "challenges"
+
+
+class MeteredEmbedder:
+    """Wraps an :class:`Embedder`: counts encoded passages and seconds (embedding throughput),
+    and remembers word-piece counts so that re-splitting unchanged text costs nothing."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.max_tokens = inner.max_tokens
+        self.dim = inner.dim
+        self._counts: dict[str, int] = {}
+        self._recent: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        started = time.perf_counter()
+        vectors = self.inner.encode(texts, batch_size, show_progress)
+        observability.EMBEDDING_SECONDS.inc(time.perf_counter() - started)
+        observability.EMBEDDED_PASSAGES.inc(len(texts))
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        n = self._counts.get(text)
+        if n is None:
+            n = self._recent.get(text)
+        if n is None:
+            # Queries are split again for every match's evidence: remember recent counts.
+            if len(self._recent) >= 8192:
+                self._recent.clear()
+            n = self._recent[text] = self.inner.count_tokens(text)
+        return n
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Count the word pieces of many texts in one tokenizer call (several times faster than
+        one call per sentence); results are the same as :meth:`count_tokens`."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._counts]
+        tokenizer = getattr(getattr(self.inner, "model", None), "tokenizer", None)
+        if not todo or tokenizer is None:
+            return
+        for start in range(0, len(todo), 4096):
+            chunk = todo[start : start + 4096]
+            ids = tokenizer(chunk, add_special_tokens=False, truncation=False)["input_ids"]
+            self._counts.update(zip(chunk, map(len, ids), strict=True))
+
+    def forget_counts(self, keep: set[str] | None = None) -> None:
+        """Drop remembered counts (all, or all but ``keep``) to bound memory."""
+        self._counts = {t: n for t, n in self._counts.items() if keep and t in keep}
 
 
 class Matcher:
-    """The embedder and indexes of one process; safe to share between a worker's threads."""
+    """The embedder and indexes of one process; safe to share between a worker's threads.
+
+    A changed index is rebuilt on the request when it is small (``index_background_from``);
+    otherwise in a background thread while requests keep using the previous index, which is swapped for the
+    new one atomically when it is complete. Passage splits and vectors of unchanged profiles are
+    reused from the previous build, so a rebuild fetches and encodes only what changed.
+    """
 
     def __init__(self, settings: Settings, engine: Any, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = SqlVectorStore(engine)
-        self._embedder: Embedder | None = embedder
+        self._embedder: MeteredEmbedder | None = (
+            MeteredEmbedder(embedder) if embedder is not None else None
+        )
         self._indexes: Indexes | None = None
         self._checked_at = 0.0
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._building = threading.Lock()
+        self._passage_cache: dict[Any, list[Passage]] = {}
+        self._vector_cache: dict[str, tuple[np.ndarray, int]] = {}
+        self.last_error = ""
 
     @property
     def embedder(self) -> Embedder:
@@ -131,15 +237,16 @@ class Matcher:
                     from matchmaker.ranking.encoders import make_embedder
 
                     started = time.perf_counter()
-                    self._embedder = make_embedder(
+                    inner = make_embedder(
                         self.settings.embedding_model,
                         self.settings.encoder_backend,
                         cache_dir=INSTANCE_DIR / "encoders",
                         threads=self.settings.torch_threads,
                     )
+                    self._embedder = MeteredEmbedder(inner)
                     log.info(
                         "embedding model %s loaded in %.1f s",
-                        self._embedder.model_id,
+                        inner.model_id,
                         time.perf_counter() - started,
                     )
         return self._embedder
@@ -152,6 +259,15 @@ class Matcher:
     def index_loaded(self) -> bool:
         return self._indexes is not None
 
+    @property
+    def current(self) -> Indexes | None:
+        """The indexes requests use now (None before the first build)."""
+        return self._indexes
+
+    @property
+    def building(self) -> bool:
+        return self._building.locked()
+
     def indexes(self, session: Session) -> Indexes:
         """Fresh indexes: rebuilt when the stored version changed since the last check."""
         now = time.monotonic()
@@ -160,33 +276,168 @@ class Matcher:
             return current
         version = index_state.current(session)
         self._checked_at = now
-        if current is not None and current.version == version:
+        if current is not None and current.version >= version:
             return current
-        with self._index_lock:
-            if self._indexes is None or self._indexes.version != version:
-                self._indexes = self._build(session, version)
-            return self._indexes
+        if current is None and self.building:
+            with self._building:  # the warm-up is building it: wait rather than build twice
+                pass
+            current = self._indexes
+            if current is not None and current.version >= version:
+                return current
+        if current is None or current.size < self.settings.index_background_from:
+            with self._index_lock:
+                if self._indexes is None or self._indexes.version < version:
+                    self._swap(self._build(session, version))
+                return self._indexes  # type: ignore[return-value]
+        self.rebuild_in_background()
+        return current
+
+    def _swap(self, built: Indexes) -> None:
+        if self._indexes is None or self._indexes.version < built.version:
+            self._indexes = built
+            observability.INDEX_VERSION.set(built.version)
+            observability.INDEX_CANDIDATES.labels("groups").set(len(built.groups))
+            observability.INDEX_CANDIDATES.labels("challenges").set(len(built.challenges))
+
+    def rebuild_in_background(self) -> threading.Thread | None:
+        """Start building the stored version in a thread (unless a build is running)."""
+        if not self._building.acquire(blocking=False):
+            return None
+
+        def target() -> None:
+            try:
+                with Session(self.store.engine) as session:
+                    version = index_state.current(session)
+                    if self._indexes is None or self._indexes.version < version:
+                        built = self._build(session, version)
+                        with self._index_lock:
+                            self._swap(built)
+                self.last_error = ""
+            except Exception as exc:  # the previous index stays in use; the next check retries
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("background index build failed")
+            finally:
+                self._building.release()
+
+        thread = threading.Thread(target=target, name="index-build", daemon=True)
+        thread.start()
+        return thread
+
+    def warm_up(self) -> threading.Thread:
+        """Load the model and build the index in a background thread (after the fork)."""
+
+        def target() -> None:
+            try:
+                _ = self.embedder
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("loading the embedding model failed")
+                return
+            thread = self.rebuild_in_background()
+            if thread is not None:
+                thread.join()
+
+        thread = threading.Thread(target=target, name="warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _build(self, session: Session, version: int) -> Indexes:
         started = time.perf_counter()
-        groups = CandidateIndex.build(load_group_profiles(session), self.embedder, self.store)
-        challenges = CandidateIndex.build(
-            load_challenge_profiles(session), self.embedder, self.store
-        )
+        group_profiles = load_group_profiles(session)
+        challenge_profiles = load_challenge_profiles(session)
+        loaded = time.perf_counter()
+        embedder = self.embedder
+        if isinstance(embedder, MeteredEmbedder):
+            cached = self._passage_cache
+            embedder.prime(
+                [
+                    s
+                    for p in (*group_profiles, *challenge_profiles)
+                    if (p.id, p.title, p.text, p.documents) not in cached
+                    for s in _sentences(p)
+                ]
+            )
+        passage_cache: dict[Any, list[Passage]] = {}
+        vector_cache: dict[str, tuple[np.ndarray, int]] = {}
+        groups = self._index(GroupIndex, group_profiles, passage_cache, vector_cache)
+        challenges = self._index(ChallengeIndex, challenge_profiles, passage_cache, vector_cache)
+        self._passage_cache, self._vector_cache = passage_cache, vector_cache
+        if isinstance(embedder, MeteredEmbedder):
+            embedder.forget_counts()
+        seconds = time.perf_counter() - started
+        observability.INDEX_BUILD_SECONDS.observe(seconds)
         log.info(
-            "index version %d built: %d groups, %d challenges in %.2f s",
+            "index version %d built: %d groups (%d passages), %d challenges in %.2f s "
+            "(%.2f s loading profiles)",
             version,
             len(groups),
+            groups.matrix_t.shape[1],
             len(challenges),
-            time.perf_counter() - started,
+            seconds,
+            loaded - started,
         )
-        return Indexes(version, groups, challenges)
+        return Indexes(version, groups, challenges, time.time(), seconds)
+
+    def _index(
+        self,
+        cls: type[TimedIndex],
+        profiles: Sequence[Profile],
+        passage_cache: dict[Any, list[Passage]],
+        vector_cache: dict[str, tuple[np.ndarray, int]],
+    ) -> TimedIndex:
+        from matchmaker.ranking.passages import text_hash
+
+        embedder = self.embedder
+        passages = []
+        for p in profiles:
+            key = (p.id, p.title, p.text, p.documents)
+            split = self._passage_cache.get(key)
+            if split is None:
+                split = profile_passages(p, embedder)
+            passage_cache[key] = split
+            passages.append(split)
+        texts = [ps.text for split in passages for ps in split]
+        hashes = [text_hash(t) for t in texts]
+        old = self._vector_cache
+        vectors = np.zeros((len(texts), embedder.dim), np.float32)
+        missing: dict[str, list[int]] = {}
+        for row, h in enumerate(hashes):
+            hit = old.get(h)
+            if hit is not None:
+                vectors[row] = hit[0][:, hit[1]]
+            else:
+                missing.setdefault(h, []).append(row)
+        if missing:
+            found = self.store.get_many(embedder.model_id, list(missing))
+            unknown = {h: texts[rows[0]] for h, rows in missing.items() if h not in found}
+            if unknown:
+                new = embedder.encode(list(unknown.values()), batch_size=32)
+                fresh = dict(zip(unknown, new, strict=True))
+                self.store.put_many(embedder.model_id, fresh)
+                found.update(fresh)
+            for h, rows in missing.items():
+                vectors[rows] = found[h]
+        index = cls(profiles, passages, vectors, embedder=embedder)
+        del vectors
+        matrix, row = index.matrix_t, 0
+        for i, split in enumerate(passages):
+            start = int(index.offsets[i])
+            for k in range(len(split)):
+                vector_cache[hashes[row]] = (matrix, start + k)
+                row += 1
+        return index
 
     def encode_profile(self, profile: Profile) -> Any:
         """Vectors of a profile's passages, through the store (never encoded twice)."""
+        from matchmaker.ranking.passages import text_hash
         from matchmaker.ranking.store import encode_cached
 
         texts = [p.text for p in profile_passages(profile, self.embedder)]
+        # An indexed profile's vectors are in memory already: no database round trip.
+        cache = self._vector_cache
+        hits = [cache.get(text_hash(t)) for t in texts]
+        if texts and all(h is not None for h in hits):
+            return np.stack([m[:, col] for m, col in hits])  # type: ignore[misc]
         return encode_cached(self.embedder, texts, self.store)
 
     def warm_store(self, profiles: Sequence[Profile], progress: Any = None, batch: int = 64) -> int:
@@ -196,27 +447,52 @@ class Matcher:
         """
         from matchmaker.ranking.passages import text_hash
 
+        embedder = self.embedder
+        if isinstance(embedder, MeteredEmbedder):
+            embedder.prime([s for p in profiles for s in _sentences(p)])
         texts = list(
-            dict.fromkeys(
-                p.text for prof in profiles for p in profile_passages(prof, self.embedder)
-            )
+            dict.fromkeys(p.text for prof in profiles for p in profile_passages(prof, embedder))
         )
+        if isinstance(embedder, MeteredEmbedder):
+            embedder.forget_counts()
         hashes = [text_hash(t) for t in texts]
-        known = self.store.get_many(self.embedder.model_id, hashes)
+        known = self.store.get_many(embedder.model_id, hashes)
         missing = [t for t, h in zip(texts, hashes, strict=True) if h not in known]
         total = len(missing)
         if progress:
             progress(0, total)
         for start in range(0, total, batch):
             chunk = missing[start : start + batch]
-            vectors = self.embedder.encode(chunk, batch_size=32)
+            vectors = embedder.encode(chunk, batch_size=32)
             self.store.put_many(
-                self.embedder.model_id,
+                embedder.model_id,
                 {text_hash(t): v for t, v in zip(chunk, vectors, strict=True)},
             )
             if progress:
                 progress(min(start + batch, total), total)
         return total
+
+    def describe(self) -> dict[str, Any]:
+        """State of this worker's index, for /readyz and logs."""
+        current = self._indexes
+        if current is None:
+            return {"loaded": False, "building": self.building, "error": self.last_error}
+        return {
+            "loaded": True,
+            "version": current.version,
+            "groups": len(current.groups),
+            "group_passages": int(current.groups.matrix_t.shape[1]),
+            "challenges": len(current.challenges),
+            "build_seconds": round(current.build_seconds, 3),
+            "age_seconds": round(time.time() - current.built_at, 1),
+            "building": self.building,
+            "error": self.last_error,
+        }
+
+
+def _sentences(profile: Profile) -> list[str]:
+    """The sentences :func:`profile_passages` will count (to count them all in one call)."""
+    return split_sentences(profile_text(profile))
 
 
 def get_matcher(app: Flask | None = None) -> Matcher:
@@ -227,10 +503,16 @@ def get_matcher(app: Flask | None = None) -> Matcher:
 
 
 def init_app(app: Flask, embedder: Embedder | None = None) -> None:
-    """Give the app its matcher; ``embedder`` shares an already loaded model (tests, CLI)."""
-    app.extensions["matchmaker.matcher"] = Matcher(
-        app.extensions["matchmaker.settings"], app.extensions["matchmaker.engine"], embedder
-    )
+    """Give the app its matcher; ``embedder`` shares an already loaded model (tests, CLI).
+
+    With ``warm_up`` set, the model loads and the index builds in a background thread now (in
+    each gunicorn worker, after the fork) instead of on the first request.
+    """
+    settings: Settings = app.extensions["matchmaker.settings"]
+    matcher = Matcher(settings, app.extensions["matchmaker.engine"], embedder)
+    app.extensions["matchmaker.matcher"] = matcher
+    if settings.warm_up:
+        matcher.warm_up()
 
 
 __all__ = ["MATCHABLE_STATUSES", "Matcher", "ProposalStatus", "get_matcher", "init_app"]

@@ -1,10 +1,17 @@
 """Matching use cases: ranked matches with evidence, similar challenges, strategy previews and
-portfolio matching runs. Services never commit, except the run executor, which owns its job."""
+portfolio matching runs. Services never commit, except the run executor, which owns its job.
+
+Every score here is the active scorer's score (the formula, or the learned re-ranker when the
+office switched to it and it beats the formula) moved by the parties' stated interest:
+``score = scorer + INTEREST_WEIGHT * (interest - 0.5)``. Exclusions and declined pairs are removed
+before anything else, so no stated interest and no model can bring them back.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +23,7 @@ from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import utcnow
 from matchmaker.groups.models import ResearchGroup
+from matchmaker.learning import service as learning
 from matchmaker.matching.engine import (
     Matcher,
     challenge_as_profile,
@@ -23,9 +31,11 @@ from matchmaker.matching.engine import (
     load_challenge_profiles,
 )
 from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
+from matchmaker.ranking import learn
 from matchmaker.ranking.assign import assign_portfolio, top_k_unconstrained
 from matchmaker.ranking.scoring import DEFAULT_CONFIG
-from matchmaker.ranking.types import Evidence, Match, Profile
+from matchmaker.ranking.types import Evidence, Profile
+from matchmaker.review.models import Decision
 from matchmaker.strategy import service as strategy
 
 log = logging.getLogger("matchmaker.matching")
@@ -47,10 +57,6 @@ def evidence_out(evidence: Evidence | None) -> dict[str, Any]:
         ],
         "terms": list(evidence.terms),
     }
-
-
-def _components(match: Match) -> dict[str, float]:
-    return {k: round(float(v), 4) for k, v in match.components.items()}
 
 
 def excluded_groups(session: Session, challenge_id: int) -> set[str]:
@@ -76,6 +82,93 @@ def excluded_challenges(session: Session, group_id: int) -> set[str]:
     return {str(c) for c in (*ex, *declined)}
 
 
+@dataclass
+class _Scored:
+    """One or more queries scored against every candidate, with what moved the scores."""
+
+    final: np.ndarray  # (n_q, n_c) the scores that rank
+    formula: np.ndarray  # (n_q, n_c)
+    parts: dict[str, np.ndarray]
+    interest: np.ndarray  # (n_q, n_c) the interest component
+    features: np.ndarray | None  # (n_q, n_c, n_features) when the learned scorer is active
+    learned: np.ndarray | None  # (n_q, n_c)
+    reranker: learn.Reranker | None
+
+    @property
+    def scorer(self) -> str:
+        return "learned" if self.reranker is not None else "formula"
+
+
+def _interest_matrix(
+    stated: Mapping[tuple[int, int], learning.PairInterest],
+    challenge_ids: Sequence[int],
+    group_ids: Sequence[int],
+) -> np.ndarray:
+    out = np.full((len(challenge_ids), len(group_ids)), 0.5)
+    rows = {cid: i for i, cid in enumerate(challenge_ids)}
+    cols = {gid: j for j, gid in enumerate(group_ids)}
+    for (cid, gid), pair in stated.items():
+        if cid in rows and gid in cols:
+            out[rows[cid], cols[gid]] = learning.interest_out(pair)["value"]
+    return out
+
+
+def _score_groups(
+    session: Session,
+    matcher: Matcher,
+    index: Any,
+    challenges: Sequence[Profile],
+    weights: Mapping[str, float],
+    *,
+    use_learned: bool = True,
+) -> _Scored:
+    """Score challenges against every group with the active scorer and stated interest."""
+    vectors = [matcher.encode_profile(c) for c in challenges]
+    formula, parts = index.score_matrix(
+        challenges, vectors, embedder=matcher.embedder, strategy=weights
+    )
+    challenge_ids = [int(c.id) for c in challenges]
+    group_ids = [int(g) for g in index.candidate_ids]
+    interest = _interest_matrix(
+        learning.stated_interest(session, challenge_ids=challenge_ids), challenge_ids, group_ids
+    )
+    reranker = learning.active_reranker(session, matcher.settings) if use_learned else None
+    features = learned = None
+    base = formula
+    if reranker is not None:
+        features = learn.feature_matrix(
+            parts, formula, learn.pair_feature_arrays(challenges, index.candidates)
+        )
+        learned = reranker.learned_score(features.reshape(-1, features.shape[-1])).reshape(
+            formula.shape
+        )
+        base = learned
+    return _Scored(
+        learn.with_interest(base, interest), formula, parts, interest, features, learned, reranker
+    )
+
+
+def _rank_of(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each column of a score row (ties by column order)."""
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def _learned_out(scored: _Scored, i: int, j: int) -> dict[str, Any] | None:
+    if scored.reranker is None or scored.learned is None or scored.features is None:
+        return None
+    return learning.learned_block(
+        scored.reranker,
+        scored.features[i, j],
+        formula=float(scored.formula[i, j]),
+        learned=float(scored.learned[i, j]),
+        formula_rank=int(_rank_of(scored.formula[i])[j]),
+        learned_rank=int(_rank_of(scored.learned[i])[j]),
+    )
+
+
 def matches_for_challenge(
     session: Session,
     matcher: Matcher,
@@ -84,76 +177,92 @@ def matches_for_challenge(
     top: int = 10,
     strategy_weights: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Research groups for a challenge, best first, with score parts and evidence."""
-    indexes = matcher.indexes(session)
+    """Research groups for a challenge, best first, with score parts, stated interest and
+    evidence; under the learned scorer also how far the model moved each group and why."""
+    index = matcher.indexes(session).groups
+    if not len(index):
+        return []
     weights = (
         strategy_weights if strategy_weights is not None else strategy.current(session).weights
     )
     query = challenge_as_profile(challenge)
-    matches = indexes.groups.rank(
-        query,
-        matcher.encode_profile(query),
-        embedder=matcher.embedder,
-        strategy=weights,
-        top=top,
-        exclude=excluded_groups(session, challenge.id),
-    )
+    scored = _score_groups(session, matcher, index, [query], weights)
+    order = index.top_indices(scored.final[0], top, excluded_groups(session, challenge.id))
+    stated = learning.stated_interest(session, challenge_ids=[challenge.id])
+    chosen = [int(index.candidate_ids[j]) for j in order]
     groups = {
-        g.id: g
-        for g in session.scalars(
-            select(ResearchGroup).where(
-                ResearchGroup.id.in_([int(m.candidate_id) for m in matches])
-            )
-        )
+        g.id: g for g in session.scalars(select(ResearchGroup).where(ResearchGroup.id.in_(chosen)))
     }
-    return [
-        {
-            "rank": m.rank,
-            "group_id": int(m.candidate_id),
-            "group": groups[int(m.candidate_id)].name,
-            "institution": groups[int(m.candidate_id)].institution.name,
-            "score": round(m.score, 4),
-            "components": _components(m),
-            "evidence": evidence_out(m.evidence),
-        }
-        for m in matches
-    ]
+    vectors = matcher.encode_profile(query)
+    out = []
+    for rank, j in enumerate(order, start=1):
+        gid = int(index.candidate_ids[j])
+        out.append(
+            {
+                "rank": rank,
+                "group_id": gid,
+                "group": groups[gid].name,
+                "institution": groups[gid].institution.name,
+                "score": round(float(scored.final[0, j]), 4),
+                "components": {
+                    name: round(float(part[0, j]), 4) for name, part in scored.parts.items()
+                },
+                "interest": learning.interest_out(stated.get((challenge.id, gid)), reasons=False),
+                "scorer": scored.scorer,
+                "learned": _learned_out(scored, 0, int(j)),
+                "evidence": evidence_out(
+                    index.explain(query, index.candidate_ids[j], vectors, embedder=matcher.embedder)
+                ),
+            }
+        )
+    return out
 
 
 def matches_for_group(
     session: Session, matcher: Matcher, group: ResearchGroup, *, top: int = 10
 ) -> list[dict[str, Any]]:
-    """Open challenges for a group (public summaries only), best first, with evidence."""
-    indexes = matcher.indexes(session)
+    """Open challenges for a group (public summaries only), best first, with evidence.
+
+    Ranked by the formula moved by stated interest: the learned model is trained on the office's
+    decisions about groups for a challenge, not on this direction."""
+    index = matcher.indexes(session).challenges
+    if not len(index):
+        return []
     query = group_as_profile(group)
-    matches = indexes.challenges.rank(
-        query,
-        matcher.encode_profile(query),
-        embedder=matcher.embedder,
-        strategy=strategy.current(session).weights,
-        top=top,
-        exclude=excluded_challenges(session, group.id),
+    vectors = matcher.encode_profile(query)
+    formula, parts = index.score_matrix(
+        [query], [vectors], embedder=matcher.embedder, strategy=strategy.current(session).weights
     )
+    stated = learning.stated_interest(session, group_ids=[group.id])
+    challenge_ids = [int(c) for c in index.candidate_ids]
+    interest = _interest_matrix(stated, challenge_ids, [group.id]).T  # (1, n_challenges)
+    final = learn.with_interest(formula, interest)
+    order = index.top_indices(final[0], top, excluded_challenges(session, group.id))
+    chosen = [challenge_ids[j] for j in order]
     challenges = {
-        c.id: c
-        for c in session.scalars(
-            select(Challenge).where(Challenge.id.in_([int(m.candidate_id) for m in matches]))
-        )
+        c.id: c for c in session.scalars(select(Challenge).where(Challenge.id.in_(chosen)))
     }
-    return [
-        {
-            "rank": m.rank,
-            "challenge_id": int(m.candidate_id),
-            "title": challenges[int(m.candidate_id)].title,
-            "summary": challenges[int(m.candidate_id)].summary,
-            "organisation": challenges[int(m.candidate_id)].organisation.name,
-            "fields": list(challenges[int(m.candidate_id)].fields),
-            "score": round(m.score, 4),
-            "components": _components(m),
-            "evidence": evidence_out(m.evidence),
-        }
-        for m in matches
-    ]
+    out = []
+    for rank, j in enumerate(order, start=1):
+        c = challenges[challenge_ids[j]]
+        out.append(
+            {
+                "rank": rank,
+                "challenge_id": c.id,
+                "title": c.title,
+                "summary": c.summary,
+                "organisation": c.organisation.name,
+                "fields": list(c.fields),
+                "score": round(float(final[0, j]), 4),
+                "components": {name: round(float(part[0, j]), 4) for name, part in parts.items()},
+                "interest": learning.interest_out(stated.get((c.id, group.id)), reasons=False),
+                "scorer": "formula",
+                "evidence": evidence_out(
+                    index.explain(query, index.candidate_ids[j], vectors, embedder=matcher.embedder)
+                ),
+            }
+        )
+    return out
 
 
 SIMILARITY_CONFIG = DEFAULT_CONFIG.with_weights(semantic=0.7, lexical=0.3)
@@ -229,7 +338,7 @@ def preview_strategy(
     )
     rank_now = (-now).argsort(axis=1).argsort(axis=1) + 1
     rank_new = (-after).argsort(axis=1).argsort(axis=1) + 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, ch in enumerate(challenges):
         cols = set(np.flatnonzero(rank_now[i] <= per_challenge)) | set(
             np.flatnonzero(rank_new[i] <= per_challenge)
@@ -345,14 +454,25 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
     run = session.get(MatchingRun, run_id)
     assert run is not None
     version = strategy.current(session)
-    challenges, scores, parts, index = _score_all(session, matcher, version.weights)
-    n_c, n_g = scores.shape
+    index = matcher.indexes(session).groups
+    challenges = load_challenge_profiles(session)
+    n_c, n_g = len(challenges), len(index)
+    scored = (
+        _score_groups(session, matcher, index, challenges, version.weights) if n_c and n_g else None
+    )
+    scores = scored.final if scored is not None else np.zeros((n_c, n_g))
     group_cols = {int(gid): j for j, gid in enumerate(index.candidate_ids)}
     challenge_rows = {int(c.id): i for i, c in enumerate(challenges)}
     excluded = np.zeros((n_c, n_g), dtype=bool)
-    # Pairs already past "proposed" stay in the pipeline as they are; declined and excluded pairs
-    # are never proposed again.
-    kept = session.scalars(select(Proposal).where(Proposal.status != ProposalStatus.PROPOSED)).all()
+    # Pairs already past "proposed" stay in the pipeline as they are, and so do proposed pairs
+    # the office has decided on before (put back to "proposed"): their decisions refer to them.
+    # Declined and excluded pairs are never proposed again.
+    decided = select(Decision.proposal_id)
+    kept = session.scalars(
+        select(Proposal).where(
+            (Proposal.status != ProposalStatus.PROPOSED) | Proposal.id.in_(decided)
+        )
+    ).all()
     exclusions = session.execute(select(Exclusion.challenge_id, Exclusion.group_id)).all()
     for cid, gid in [*((p.challenge_id, p.group_id) for p in kept), *exclusions]:
         if cid in challenge_rows and gid in group_cols:
@@ -371,8 +491,14 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
         else []
     )
     free = top_k_unconstrained(scores, run.k, excluded=excluded) if n_c and n_g else []
+    stated = learning.stated_interest(session, challenge_ids=list(challenge_rows))
+    pairs = learn.pair_feature_arrays(challenges, index.candidates) if n_c and n_g else {}
 
-    session.execute(delete(Proposal).where(Proposal.status == ProposalStatus.PROPOSED))
+    session.execute(
+        delete(Proposal).where(
+            Proposal.status == ProposalStatus.PROPOSED, Proposal.id.not_in(decided)
+        )
+    )
     changed = 0
     per_challenge: list[dict[str, Any]] = []
     for i, ch in enumerate(challenges):
@@ -381,20 +507,31 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
         cols = chosen[i] if chosen else []
         query_vectors = matcher.encode_profile(ch)
         for j in cols:
-            evidence = index.explain(
-                ch, index.candidate_ids[j], query_vectors, embedder=matcher.embedder
+            assert scored is not None
+            gid = int(index.candidate_ids[j])
+            evidence = evidence_out(
+                index.explain(ch, index.candidate_ids[j], query_vectors, embedder=matcher.embedder)
             )
+            components = {name: round(float(part[i, j]), 4) for name, part in scored.parts.items()}
+            components["interest"] = round(float(scored.interest[i, j]), 4)
+            evidence["interest"] = learning.interest_out(stated.get((int(ch.id), gid)))
+            # Snapshot of what the learner needs besides the components, kept with the proposal.
+            evidence["features"] = {
+                "formula": round(float(scored.formula[i, j]), 6),
+                **{name: float(a[i, j]) for name, a in pairs.items()},
+            }
+            evidence["learned"] = _learned_out(scored, i, int(j))
             session.add(
                 Proposal(
                     challenge_id=int(ch.id),
-                    group_id=int(index.candidate_ids[j]),
+                    group_id=gid,
                     run_id=run.id,
                     score=round(float(scores[i, j]), 6),
-                    components={name: round(float(part[i, j]), 4) for name, part in parts.items()},
-                    evidence=evidence_out(evidence),
+                    components=components,
+                    evidence=evidence,
                     unconstrained_rank=rank_of[int(j)],
                     strategy_version=version.version,
-                    scorer="formula",
+                    scorer=scored.scorer,
                 )
             )
         unconstrained = [int(index.candidate_ids[j]) for j in free[i]] if free else []
@@ -408,6 +545,7 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
     run.summary = {
         "challenges": n_c,
         "groups": n_g,
+        "scorer": scored.scorer if scored is not None else "formula",
         "proposals": sum(len(c) for c in chosen),
         "total_score": round(
             float(sum(scores[i, j] for i, cols in enumerate(chosen) for j in cols)), 4

@@ -40,6 +40,7 @@ import random
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
@@ -122,11 +123,8 @@ def make_embedder(
         return SentenceTransformerEmbedder(model, threads=threads)
     if backend == "torch-bf16":
         return TorchBf16Embedder(model, threads=threads)
-    _require(
-        "openvino" if _EXPORTED[backend] == "openvino" else "onnxruntime",
-        _EXPORTED[backend],
-        backend,
-    )
+    runtime = _EXPORTED[backend]
+    _require(runtime, runtime, backend)
     if backend == "openvino-int8":
         _require("nncf", "nncf", backend)
     return ExportedEmbedder(model, backend, cache_dir=Path(cache_dir), threads=threads)
@@ -222,6 +220,7 @@ def _runtime_versions(backend: str) -> dict[str, str | None]:
         versions = {"openvino": _version("openvino")}
         if backend == "openvino-int8":
             versions["nncf"] = _version("nncf")
+            versions["calibration"] = f"{_CALIBRATION_SIZE} texts, seed {_CALIBRATION_SEED}"
         return versions
     return {"onnxruntime": _version("onnxruntime")}
 
@@ -453,6 +452,8 @@ def _build_openvino_int8(src: Path, dst: Path) -> None:
 def _build_onnx(src: Path, dst: Path) -> None:
     import torch
 
+    _require("onnx", "onnx", "onnx")  # torch's exporter writes the model with it
+
     module = _torch_module(src)
     example = _example_inputs(src)
     with torch.no_grad():
@@ -560,10 +561,12 @@ class ExportedEmbedder:
             compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU", config)
             request = compiled.create_infer_request()
             output = compiled.output(0)
+            lock = threading.Lock()  # one infer request: serialise threads of one worker
 
             def run(ids: np.ndarray, mask: np.ndarray) -> Any:
-                result = request.infer({"input_ids": ids, "attention_mask": mask})
-                return result[output]
+                with lock:
+                    result = request.infer({"input_ids": ids, "attention_mask": mask})
+                    return np.array(result[output], dtype=np.float32, copy=True)
 
             return run
         import onnxruntime as ort
@@ -614,7 +617,7 @@ class ExportedEmbedder:
 # --------------------------------------------------------------------------------------------
 # built-in English/German industrial-research text (calibration, tests, benchmarks)
 
-_CALIBRATION_SIZE = 256
+_CALIBRATION_SIZE = 128
 _CALIBRATION_SEED = 20190
 
 _EN = {

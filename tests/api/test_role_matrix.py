@@ -37,6 +37,7 @@ def _ids(world: Any) -> dict[str, Any]:
         pid = p.id
     run = world.office.post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
     uid = world.admin.get("/api/v1/users?q=b@stahl").json["items"][0]["id"]
+    job = world.office.post("/api/v1/imports", IMPORT).json["id"]
     return {
         "c": cid,
         "g": world.group_id,
@@ -46,7 +47,17 @@ def _ids(world: Any) -> dict[str, Any]:
         "o": world.company_b_id,
         "i": world.institution_id,
         "u": uid,
+        "job_id": job,
     }
+
+
+IMPORT = {
+    "data": '{"key": "c-1", "organisation": "Imported Kupfer AG", "title": "Heat", '
+    '"summary": "Waste heat.", "fields": ["energy_efficiency"], "trl_now": 3, '
+    '"trl_target": 5, "budget_band": "lt_50k"}',
+    "kind": "challenges",
+    "wait": True,
+}
 
 
 # (method, path template, body, {role: expected}) — expected is OK or a status code.
@@ -144,6 +155,39 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
         deny(company_a=403, company_b=403, group=403),
     ),
     ("get", "/api/v1/matching/runs/{run}", None, deny(company_a=403, company_b=403, group=403)),
+    # The file's braces doubled: row bodies go through str.format.
+    (
+        "post",
+        "/api/v1/imports",
+        {**IMPORT, "data": IMPORT["data"].replace("{", "{{").replace("}", "}}")},
+        deny(company_a=403, company_b=403, group=403),
+    ),
+    ("get", "/api/v1/jobs/{job_id}", None, deny(company_a=403, company_b=403, group=403)),
+    (
+        "put",
+        "/api/v1/challenges/{c}/interest",
+        {"value": "interested"},
+        deny(company_a=403, company_b=403, office=403, admin=403),
+    ),
+    (
+        "put",
+        "/api/v1/groups/{g}/interest",
+        {"challenge_id": "{c}", "value": "interested"},
+        deny(company_b=404, group=403, office=403, admin=403),
+    ),
+    ("get", "/api/v1/scorer", None, deny(company_a=403, company_b=403, group=403)),
+    (
+        "put",
+        "/api/v1/scorer",
+        {"scorer": "formula"},
+        deny(company_a=403, company_b=403, group=403),
+    ),
+    (
+        "get",
+        "/api/v1/proposals/{p}/explanation",
+        None,
+        deny(company_a=403, company_b=403, group=403),
+    ),
     # Deletions last: they archive what the rows above use.
     ("delete", "/api/v1/groups/{g}/publications/{pub}", None, deny(company_a=403, company_b=403)),
     ("delete", "/api/v1/challenges/{c}", None, deny(company_b=404, group=403)),

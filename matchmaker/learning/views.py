@@ -1,0 +1,105 @@
+"""JSON API of learning: stated interest, the scorer setting, explanations of proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g
+
+from matchmaker.api.problems import forbidden
+from matchmaker.api.spec import current_settings, endpoint
+from matchmaker.challenges import service as challenges
+from matchmaker.db import get_session
+from matchmaker.groups import service as groups
+from matchmaker.learning import service
+from matchmaker.learning.schemas import (
+    CompanyInterestIn,
+    ExplanationOut,
+    GroupInterestIn,
+    InterestOut,
+    ScorerIn,
+    ScorerOut,
+)
+from matchmaker.review import service as review
+
+bp = Blueprint("learning", __name__, url_prefix="/api/v1")
+OFFICE = ("office", "admin")
+
+
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>/interest",
+    "PUT",
+    summary='A group marks a challenge "interested" or "not for us" (with a reason)',
+    roles=("group",),
+    body=GroupInterestIn,
+    response=InterestOut,
+)
+def group_interest(challenge_id: int, body: GroupInterestIn) -> dict[str, Any]:
+    session = get_session()
+    if g.user.group_id is None:
+        raise forbidden("Your account is not linked to a research group.")
+    challenge = challenges.get_visible(session, g.user, challenge_id)
+    group = groups.get_group(session, g.user.group_id, include_archived=False)
+    out = service.state_group_interest(session, g.user, challenge, group, body.value, body.reason)
+    session.commit()
+    return out
+
+
+@endpoint(
+    bp,
+    "/groups/<int:group_id>/interest",
+    "PUT",
+    summary="A company marks a group it would like to meet for one of its challenges",
+    roles=("company",),
+    body=CompanyInterestIn,
+    response=InterestOut,
+)
+def company_interest(group_id: int, body: CompanyInterestIn) -> dict[str, Any]:
+    session = get_session()
+    group = groups.get_group(session, group_id, include_archived=False)
+    challenge = challenges.get_visible(session, g.user, body.challenge_id)
+    if not challenges.may_edit(g.user, challenge):
+        raise forbidden("A company states interest for its own challenges only.")
+    out = service.state_company_interest(session, g.user, challenge, group, body.value, body.reason)
+    session.commit()
+    return out
+
+
+@endpoint(
+    bp,
+    "/scorer",
+    summary="Which scorer ranks proposals: the formula or the learned re-ranker",
+    roles=OFFICE,
+    response=ScorerOut,
+)
+def get_scorer() -> dict[str, Any]:
+    return service.scorer_status(get_session(), current_settings())
+
+
+@endpoint(
+    bp,
+    "/scorer",
+    "PUT",
+    summary="Switch scorers (the learned one only when it beats the formula)",
+    roles=OFFICE,
+    body=ScorerIn,
+    response=ScorerOut,
+)
+def put_scorer(body: ScorerIn) -> dict[str, Any]:
+    session = get_session()
+    out = service.set_scorer(session, g.user, body.scorer, current_settings())
+    session.commit()
+    return out
+
+
+@endpoint(
+    bp,
+    "/proposals/<int:proposal_id>/explanation",
+    summary="A proposal's score taken apart: formula, stated interest, learned model",
+    roles=OFFICE,
+    response=ExplanationOut,
+)
+def proposal_explanation(proposal_id: int) -> dict[str, Any]:
+    proposal = review.get_visible(get_session(), g.user, proposal_id)
+    return service.explanation(proposal)

@@ -1,0 +1,292 @@
+"""Operating the service: ``/readyz``, structured logs with a request id, Prometheus ``/metrics``.
+
+- ``/healthz`` (in the app factory) says the process is alive; ``/readyz`` says it can serve:
+  the database answers, the embedding model is loaded and the index is built (and Redis answers
+  when jobs run there). A worker that is not ready yet starts loading in the background.
+- Every request gets an id (the caller's ``X-Request-ID`` when it is sane, else a new one); it is
+  returned in ``X-Request-ID`` and put on every log record of the request. With
+  ``MATCHMAKER_LOG_JSON=1`` logs are JSON lines.
+- Metrics live in the process's default registry. Under gunicorn with several workers, set
+  ``PROMETHEUS_MULTIPROC_DIR`` (see ``deploy/``) so that one scrape sums all workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+log = logging.getLogger("matchmaker.access")
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUEST_LATENCY = Histogram(
+    "matchmaker_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint (URL rule), method and status.",
+    ["endpoint", "method", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+RANKING_LATENCY = Histogram(
+    "matchmaker_ranking_duration_seconds",
+    "Time the ranker spends scoring a query (rank) or many at once (score_matrix).",
+    ["index", "operation"],
+    buckets=(0.001, *_LATENCY_BUCKETS),
+)
+EMBEDDED_PASSAGES = Counter(
+    "matchmaker_embedded_passages_total", "Passages encoded by the embedding model."
+)
+EMBEDDING_SECONDS = Counter(
+    "matchmaker_embedding_seconds_total",
+    "Seconds spent encoding; rate(passages) / rate(seconds) is the embedding throughput.",
+)
+INDEX_BUILD_SECONDS = Histogram(
+    "matchmaker_index_build_seconds",
+    "Time to (re)build a worker's in-memory index.",
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+INDEX_VERSION = Gauge(
+    "matchmaker_index_version", "Stored index version a worker serves.", multiprocess_mode="min"
+)
+INDEX_CANDIDATES = Gauge(
+    "matchmaker_index_candidates",
+    "Candidates in a worker's in-memory index.",
+    ["index"],
+    multiprocess_mode="max",
+)
+JOB_QUEUE_DEPTH = Gauge(
+    "matchmaker_job_queue_depth",
+    "Background jobs waiting (queued) or running (started), read at scrape time.",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
+
+# --- request ids and logging --------------------------------------------------------------------
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+job_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("job_id", default="")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "job_id"}
+
+
+class ContextFilter(logging.Filter):
+    """Puts the current request id and job id on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.job_id = job_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request/job id and extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "job_id"):
+            value = getattr(record, key, "")
+            if value:
+                doc[key] = value
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                doc[key] = value if isinstance(value, (int, float, bool, str)) else str(value)
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+_configured: dict[str, Any] = {}
+
+
+def configure_logging(json_lines: bool, level: str = "INFO") -> None:
+    """Send the root logger's records to stderr, as JSON lines or as text with the request id.
+
+    Done once per process; a later call with other settings replaces the handler.
+    """
+    wanted = (json_lines, level.upper())
+    if _configured.get("settings") == wanted:
+        return
+    root = logging.getLogger()
+    old = _configured.get("handler")
+    if old is not None:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    _configured.update(settings=wanted, handler=handler)
+
+
+# --- readiness ----------------------------------------------------------------------------------
+
+
+def readiness(app: Flask) -> tuple[bool, dict[str, Any]]:
+    """Whether this worker can serve, and each check's state."""
+    from sqlalchemy import text
+
+    from matchmaker.matching.engine import get_matcher
+
+    checks: dict[str, Any] = {}
+    try:
+        with app.extensions["matchmaker.engine"].connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    matcher = get_matcher(app)
+    checks["model"] = "ok" if matcher.model_loaded else "loading"
+    index = matcher.describe()
+    checks["index"] = {**index, "state": "ok" if index["loaded"] else "loading"}
+    settings = app.extensions["matchmaker.settings"]
+    if settings.redis_url:
+        from matchmaker import jobs
+
+        try:
+            jobs.redis_connection(app).ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unavailable: {type(exc).__name__}"
+    ready = (
+        checks["database"] == "ok"
+        and checks["model"] == "ok"
+        and index["loaded"]
+        and checks.get("redis", "ok") == "ok"
+    )
+    if checks["database"] == "ok" and not ready and not matcher.building:
+        matcher.warm_up()
+    return ready, checks
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def metrics_registry() -> CollectorRegistry:
+    """The registry to expose: all gunicorn workers' when ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def _update_queue_depth(app: Flask) -> None:
+    from matchmaker import jobs
+
+    try:
+        depth = jobs.queue_depth(app)
+    except Exception:  # the scrape still answers; the gauge keeps its last value
+        logging.getLogger("matchmaker.jobs").warning("could not read the job queue depth")
+        return
+    for state, n in depth.items():
+        JOB_QUEUE_DEPTH.labels(state).set(n)
+
+
+def init_app(app: Flask) -> None:
+    """Request ids, access log and latency metrics on every request; /readyz and /metrics."""
+    settings = app.extensions["matchmaker.settings"]
+    if settings.log_json or not app.testing:
+        configure_logging(settings.log_json, settings.log_level)
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = rid
+        g.request_token = request_id_var.set(rid)
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        started = g.get("request_started")
+        if started is None:
+            return response
+        seconds = time.perf_counter() - started
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        REQUEST_LATENCY.labels(endpoint, request.method, str(response.status_code)).observe(seconds)
+        response.headers["X-Request-ID"] = g.request_id
+        if endpoint not in {"/healthz", "/readyz", "/metrics"}:
+            log.info(
+                "%s %s %d %.1f ms",
+                request.method,
+                request.path,
+                response.status_code,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _reset(_exc: BaseException | None) -> None:
+        token = g.pop("request_token", None)
+        if token is not None:
+            with contextlib.suppress(ValueError):  # set in another context
+                request_id_var.reset(token)
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        ready, checks = readiness(current_app._get_current_object())  # type: ignore[attr-defined]
+        response = jsonify(status="ready" if ready else "not ready", checks=checks)
+        response.status_code = 200 if ready else 503
+        if not ready:
+            response.headers["Retry-After"] = "2"
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        token = current_app.extensions["matchmaker.settings"].metrics_token
+        if token:
+            sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not hmac.compare_digest(sent.encode(), token.encode()):
+                return Response("metrics need the bearer token\n", 401, mimetype="text/plain")
+        _update_queue_depth(current_app._get_current_object())  # type: ignore[attr-defined]
+        return Response(generate_latest(metrics_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+__all__ = [
+    "EMBEDDED_PASSAGES",
+    "EMBEDDING_SECONDS",
+    "INDEX_BUILD_SECONDS",
+    "RANKING_LATENCY",
+    "REQUEST_LATENCY",
+    "configure_logging",
+    "init_app",
+    "readiness",
+]
