@@ -61,19 +61,32 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
     def _database_unavailable(exc: OperationalError) -> Response:
         app.logger.warning("database unavailable: %s", exc.orig)
         return problems.problem_response(
-            problems.Problem(503, "Service unavailable", "The database is unavailable; retry shortly.",
-                             code="unavailable", headers={"Retry-After": "2"})
+            problems.Problem(
+                503,
+                "Service unavailable",
+                "The database is unavailable; retry shortly.",
+                code="unavailable",
+                headers={"Retry-After": "2"},
+            )
         )
 
     from matchmaker.accounts.views import bp as accounts_bp
     from matchmaker.challenges.views import bp as challenges_bp
     from matchmaker.groups.views import bp as groups_bp
-    from matchmaker.organisations.views import bp as organisations_bp
     from matchmaker.matching.views import bp as matching_bp
+    from matchmaker.organisations.views import bp as organisations_bp
     from matchmaker.review.views import bp as review_bp
     from matchmaker.strategy.views import bp as strategy_bp
 
-    for bp in (accounts_bp, challenges_bp, groups_bp, organisations_bp, review_bp, strategy_bp, matching_bp):
+    for bp in (
+        accounts_bp,
+        challenges_bp,
+        groups_bp,
+        organisations_bp,
+        review_bp,
+        strategy_bp,
+        matching_bp,
+    ):
         app.register_blueprint(bp)
 
     from matchmaker.learning.views import bp as learning_bp
@@ -91,6 +104,7 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
         return jsonify(status="ok", version=__version__)
 
     from matchmaker.web import init_app as init_web
+
     init_web(app)
     from matchmaker import security
 

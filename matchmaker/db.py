@@ -62,7 +62,11 @@ class Base(DeclarativeBase):
     """Declarative base of every ORM class."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON, dt.datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        dt.datetime: UTCDateTime(),
+    }
 
 
 def make_engine(settings: Settings) -> Engine:
