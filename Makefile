@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run migrate seed test lint format typecheck bench learn simulate clean
+.PHONY: help install browser run migrate seed test lint format typecheck bench soak learn simulate clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ typecheck: install ## Type-check the package
 
 bench: install ## Run the benchmarks (figures go to docs/benchmarks.md)
 	$(BIN)/python tests/bench/run_all.py
+
+soak: install ## Soak test: 2 gunicorn workers, mixed load for 150 s (figures in docs/reliability.md)
+	MATCHMAKER_SOAK=1 $(BIN)/pytest -q -s tests/reliability/test_soak.py
 
 learn: install ## Train the re-ranker on the office's decisions (models/reranker.*)
 	$(BIN)/matchmaker learn

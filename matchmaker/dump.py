@@ -163,7 +163,6 @@ def import_database(
             for table in reversed(ordered):
                 conn.execute(delete(table))
         else:
-            _drop_initial_strategy(conn, tables)
             filled = [t for t in ordered if conn.scalar(select(func.count()).select_from(t))]
             own = [t.name for t in filled if t.name in USER_DATA]
             if own:
@@ -378,9 +377,3 @@ def _erase_in_optional_tables(
             text("UPDATE jobs SET payload = NULL WHERE status IN ('finished', 'failed')")
         )
 
-
-def _drop_initial_strategy(conn: Any, tables: dict[str, Any]) -> None:
-    """Migration 0005 stores strategy version 1 in every new database; a dump brings its own."""
-    table = tables.get("strategy_versions")
-    if table is not None and conn.scalar(select(func.count()).select_from(table)) == 1:
-        conn.execute(delete(table).where(table.c.version == 1, table.c.created_by_id.is_(None)))

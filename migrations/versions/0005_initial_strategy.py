@@ -1,4 +1,5 @@
-"""The initial strategy version (all fields of action weighted 1.0), so reads never insert it.
+"""The rows every database starts with: strategy version 1 (all fields of action weighted 1.0), so
+reads never insert it, and the index-state row, so concurrent first writes only update it.
 
 Revision ID: 0005
 Revises: 0004
@@ -31,7 +32,16 @@ def upgrade() -> None:
         op.bulk_insert(table, [{"version": 1, "weights": dict.fromkeys(FIELDS, 1.0),
                                 "note": "Initial: all fields equal",
                                 "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}])
+    if conn.scalar(sa.text("SELECT count(*) FROM index_state")) == 0:
+        state = sa.table(
+            "index_state",
+            sa.column("id", sa.Integer),
+            sa.column("version", sa.Integer),
+            sa.column("updated_at", sa.DateTime()),
+        )
+        op.bulk_insert(state, [{"id": 1, "version": 0, "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}])
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM strategy_versions WHERE version = 1 AND created_by_id IS NULL")
+    op.execute("DELETE FROM index_state WHERE id = 1 AND version = 0")
