@@ -11,7 +11,7 @@ import click
 from matchmaker.config import PROJECT_ROOT, Settings
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> Any:
     from matchmaker import create_app
 
     return create_app(Settings.from_env())
@@ -65,7 +65,7 @@ def seed(demo_users: bool) -> None:
         _demo_users(app)
 
 
-def _demo_users(app) -> None:  # type: ignore[no-untyped-def]
+def _demo_users(app: Any) -> None:
     from sqlalchemy import select
 
     from matchmaker.accounts.models import Role, User

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
 
-Keywords = list[Line(80)]  # type: ignore[valid-type]
+Keyword = Line(80)
+Keywords = list[Keyword]  # type: ignore[valid-type]
 
 
 class PublicationIn(StrictInput):

@@ -94,7 +94,7 @@ def similar(query: SimilarQuery) -> dict[str, Any]:
 def _all() -> Any:
     from matchmaker.challenges.schemas import ChallengeQuery
 
-    return ChallengeQuery(per_page=100)
+    return ChallengeQuery.model_validate({"per_page": 100})
 
 
 @endpoint(

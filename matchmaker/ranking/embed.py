@@ -55,8 +55,8 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(self.model_name, device=device)
         self._tokenizer = self._model.tokenizer
         # Leave room for [CLS] and [SEP].
-        self.max_tokens = int(self._model.max_seq_length) - 2
-        self.dim = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length or 256) - 2
+        self.dim = int(self._model.get_embedding_dimension() or 0)
         name = "all-MiniLM-L6-v2" if not model else model.rstrip("/").rsplit("/", 1)[-1]
         self.model_id = f"{name}:{self.dim}:{self.backend}"
 
