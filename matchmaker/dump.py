@@ -376,4 +376,3 @@ def _erase_in_optional_tables(
         session.execute(
             text("UPDATE jobs SET payload = NULL WHERE status IN ('finished', 'failed')")
         )
-
