@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.accounts.models import User
 from matchmaker.audit.service import record
@@ -191,9 +191,19 @@ def matches_for_challenge(
     stated = learning.stated_interest(session, challenge_ids=[challenge.id])
     chosen = [int(index.candidate_ids[j]) for j in order]
     groups = {
-        g.id: g for g in session.scalars(select(ResearchGroup).where(ResearchGroup.id.in_(chosen)))
+        g.id: g
+        for g in session.scalars(
+            select(ResearchGroup)
+            .options(joinedload(ResearchGroup.institution))
+            .where(ResearchGroup.id.in_(chosen))
+        )
     }
-    vectors = matcher.encode_profile(query)
+    evidence = index.explain_many(
+        query,
+        [index.candidate_ids[j] for j in order],
+        matcher.encode_profile(query),
+        embedder=matcher.embedder,
+    )
     out = []
     for rank, j in enumerate(order, start=1):
         gid = int(index.candidate_ids[j])
@@ -210,9 +220,7 @@ def matches_for_challenge(
                 "interest": learning.interest_out(stated.get((challenge.id, gid)), reasons=False),
                 "scorer": scored.scorer,
                 "learned": _learned_out(scored, 0, int(j)),
-                "evidence": evidence_out(
-                    index.explain(query, index.candidate_ids[j], vectors, embedder=matcher.embedder)
-                ),
+                "evidence": evidence_out(evidence[rank - 1]),
             }
         )
     return out
@@ -240,8 +248,16 @@ def matches_for_group(
     order = index.top_indices(final[0], top, excluded_challenges(session, group.id))
     chosen = [challenge_ids[j] for j in order]
     challenges = {
-        c.id: c for c in session.scalars(select(Challenge).where(Challenge.id.in_(chosen)))
+        c.id: c
+        for c in session.scalars(
+            select(Challenge)
+            .options(joinedload(Challenge.organisation))
+            .where(Challenge.id.in_(chosen))
+        )
     }
+    evidence = index.explain_many(
+        query, [index.candidate_ids[j] for j in order], vectors, embedder=matcher.embedder
+    )
     out = []
     for rank, j in enumerate(order, start=1):
         c = challenges[challenge_ids[j]]
@@ -257,9 +273,7 @@ def matches_for_group(
                 "components": {name: round(float(part[0, j]), 4) for name, part in parts.items()},
                 "interest": learning.interest_out(stated.get((c.id, group.id)), reasons=False),
                 "scorer": "formula",
-                "evidence": evidence_out(
-                    index.explain(query, index.candidate_ids[j], vectors, embedder=matcher.embedder)
-                ),
+                "evidence": evidence_out(evidence[rank - 1]),
             }
         )
     return out
@@ -505,13 +519,16 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
         order = (-scores[i]).argsort()
         rank_of = {int(j): r for r, j in enumerate(order, start=1)}
         cols = chosen[i] if chosen else []
-        query_vectors = matcher.encode_profile(ch)
-        for j in cols:
+        explained = index.explain_many(
+            ch,
+            [index.candidate_ids[j] for j in cols],
+            matcher.encode_profile(ch),
+            embedder=matcher.embedder,
+        )
+        for j, pair_evidence in zip(cols, explained, strict=True):
             assert scored is not None
             gid = int(index.candidate_ids[j])
-            evidence = evidence_out(
-                index.explain(ch, index.candidate_ids[j], query_vectors, embedder=matcher.embedder)
-            )
+            evidence = evidence_out(pair_evidence)
             components = {name: round(float(part[i, j]), 4) for name, part in scored.parts.items()}
             components["interest"] = round(float(scored.interest[i, j]), 4)
             evidence["interest"] = learning.interest_out(stated.get((int(ch.id), gid)))

@@ -472,12 +472,28 @@ class CandidateIndex:
         config: ScoringConfig = DEFAULT_CONFIG,
     ) -> Evidence:
         """Evidence for one (query, candidate) pair."""
+        return self.explain_many(
+            query, [candidate_id], query_vectors, embedder=embedder, config=config
+        )[0]
+
+    def explain_many(
+        self,
+        query: Profile,
+        candidate_ids: Sequence[str],
+        query_vectors: np.ndarray | None = None,
+        *,
+        embedder: Embedder | None = None,
+        config: ScoringConfig = DEFAULT_CONFIG,
+    ) -> list[Evidence]:
+        """Evidence for a query and each of ``candidate_ids``, in that order; the query is split
+        into passages and analysed lexically once for all of them."""
         vectors = None if query_vectors is None else [query_vectors]
         q = self._queries([query], vectors, embedder)
         terms = self.lexical.word_vectors(q.texts)
-        return self.explain_one(
-            q.passages[0], q.vectors, terms, self.position(candidate_id), config
-        )
+        return [
+            self.explain_one(q.passages[0], q.vectors, terms, self.position(c), config)
+            for c in candidate_ids
+        ]
 
     def describe(self) -> dict[str, Any]:
         """Sizes of the index, for logs and health checks."""

@@ -198,3 +198,14 @@ def test_an_empty_or_termless_corpus_ranks_without_error(embedder) -> None:
     stop_words_only = CandidateIndex.build([Profile(id="c", text="the and of")], embedder)
     (match,) = stop_words_only.rank(Profile(id="q", text="the heat"), embedder=embedder)
     assert match.components["lexical"] == 0.0
+
+
+def test_evidence_for_many_candidates_equals_one_at_a_time(
+    group_index: CandidateIndex, challenges: list[Profile], embedder: SentenceTransformerEmbedder
+) -> None:
+    query = challenges[0]
+    ids = group_index.candidate_ids[:3]
+    many = group_index.explain_many(query, ids, embedder=embedder)
+    single = [group_index.explain(query, c, embedder=embedder) for c in ids]
+    assert many == single
+    assert all(e.pairs for e in many)
