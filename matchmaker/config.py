@@ -51,7 +51,15 @@ class Settings:
     embedding_model: str = _setting(
         "", "sentence-transformers model path or name; empty uses the bundled all-MiniLM-L6-v2."
     )
-    encoder_backend: str = _setting("torch", "Encoder backend: torch (fp32).")
+    encoder_backend: str = _setting(
+        "openvino-bf16",
+        "Encoder backend: openvino-bf16, openvino, onnx, torch (fp32, the reference), torch-bf16 "
+        "or openvino-int8 (docs/encoders.md); switching re-embeds (`matchmaker reembed`).",
+    )
+    encoder_cache: str = _setting(
+        str(INSTANCE_DIR / "encoders"),
+        "Folder of exported encoder models, built on first use and shared by workers.",
+    )
     torch_threads: int = _setting(
         1, "Torch intra-op threads per process (keep workers x threads <= cores).", int
     )
@@ -144,7 +152,7 @@ def settings_table() -> str:
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
         default = f.default
-        if f.name in {"database_url", "outbox_dir"}:
+        if f.name in {"database_url", "outbox_dir", "encoder_cache"}:
             default = str(default).replace(str(PROJECT_ROOT) + "/", "")
         rows.append(f"| `MATCHMAKER_{f.name.upper()}` | `{default}` | {f.metadata['help']} |")
     return "\n".join(rows)

@@ -83,12 +83,24 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+def default_embedder(threads: int) -> Any:
+    """The model as the service runs it: ``MATCHMAKER_ENCODER_BACKEND`` with its export cache."""
+    from matchmaker.ranking.encoders import make_embedder
+
+    settings = Settings.from_env()
+    return make_embedder(
+        settings.embedding_model,
+        settings.encoder_backend,
+        cache_dir=Path(settings.encoder_cache),
+        threads=threads,
+    )
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Any:
-    """The real embedding model, loaded once per test session."""
-    from matchmaker.ranking.embed import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(threads=2)
+    """The real embedding model run by the configured encoder backend (the service's default
+    unless ``MATCHMAKER_ENCODER_BACKEND`` says otherwise), loaded once per test session."""
+    return default_embedder(threads=2)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import observability
 from matchmaker.challenges.models import Challenge, ChallengeStatus
-from matchmaker.config import INSTANCE_DIR, Settings
+from matchmaker.config import Settings
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
@@ -240,7 +241,7 @@ class Matcher:
                     inner = make_embedder(
                         self.settings.embedding_model,
                         self.settings.encoder_backend,
-                        cache_dir=INSTANCE_DIR / "encoders",
+                        cache_dir=Path(self.settings.encoder_cache),
                         threads=self.settings.torch_threads,
                     )
                     self._embedder = MeteredEmbedder(inner)

@@ -59,6 +59,8 @@ class MatchingRun(Base):
     error: Mapped[str] = mapped_column(String(1000), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]
+    #: Written every few seconds while the run executes; a stale one means its worker died.
+    heartbeat_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
 
 

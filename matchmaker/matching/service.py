@@ -9,7 +9,9 @@ before anything else, so no stated interest and no model can bring them back.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -410,17 +412,35 @@ def create_run(
     return run
 
 
+def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
+    """A running run whose worker stopped sending heartbeats (it died mid-run)."""
+    from matchmaker.jobs import STALE_AFTER_SECONDS
+
+    if run.status != RunStatus.RUNNING or run.heartbeat_at is None:
+        return False
+    return ((now or utcnow()) - run.heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
+
+
 def run_out(run: MatchingRun) -> dict[str, Any]:
+    """A run as the API and the page show it; a run that lost its worker shows as failed (its
+    proposals are written in one transaction at the end, so none of them was written)."""
+    status, error = run.status.value, run.error
+    if run_is_stale(run):
+        status = RunStatus.FAILED.value
+        error = (
+            "The worker stopped before the run finished; no proposal of it was written. "
+            "Start a new run: it gives the same proposals."
+        )
     return {
         "id": run.id,
-        "status": run.status.value,
+        "status": status,
         "k": run.k,
         "max_per_institution": run.max_per_institution,
         "strategy_version": run.strategy_version,
         "done": run.done,
         "total": run.total,
         "summary": run.summary,
-        "error": run.error,
+        "error": error,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
@@ -435,15 +455,34 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
         if run is None:
             raise ValueError(f"matching run {run_id} does not exist")
         run.status, run.error, run.done = RunStatus.RUNNING, "", 0
+        run.heartbeat_at = utcnow()
         session.commit()
 
-    def progress(done: int, total: int) -> None:
-        with session_factory() as s:
-            r = s.get(MatchingRun, run_id)
-            if r is not None:
-                r.done, r.total = done, total
-                s.commit()
+    def write(**values: Any) -> None:
+        try:
+            with session_factory() as s:
+                r = s.get(MatchingRun, run_id)
+                if r is not None:
+                    for key, value in values.items():
+                        setattr(r, key, value)
+                    r.heartbeat_at = utcnow()
+                    s.commit()
+        except Exception:  # progress is advisory; the run itself goes on
+            log.warning("could not record progress of matching run %d", run_id)
 
+    def progress(done: int, total: int) -> None:
+        write(done=done, total=total)
+
+    from matchmaker.jobs import HEARTBEAT_SECONDS
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            write()
+
+    heartbeat = threading.Thread(target=beat, name=f"matching-run-{run_id}-heartbeat", daemon=True)
+    heartbeat.start()
     try:
         with session_factory() as session:
             from matchmaker.matching.engine import load_group_profiles
@@ -462,6 +501,9 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
                 run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc)[:1000], utcnow()
                 session.commit()
         raise
+    finally:
+        stop.set()
+        heartbeat.join(timeout=5)
 
 
 def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
@@ -581,6 +623,7 @@ __all__ = [
     "matches_for_challenge",
     "matches_for_group",
     "preview_strategy",
+    "run_is_stale",
     "run_out",
     "similar_challenges",
 ]

@@ -12,14 +12,26 @@ from pathlib import Path
 import click
 
 from matchmaker.ranking.batch import InputError, rank_batch, read_profiles, write_jsonl_atomic
-from matchmaker.ranking.embed import SentenceTransformerEmbedder
+from matchmaker.ranking.embed import Embedder
+
+#: Largest |nDCG@10 - torch fp32| and smallest mean cosine to torch fp32 a default backend may have.
+GATE_NDCG = 0.005
+GATE_COSINE = 0.999
 
 
-def _embedder() -> SentenceTransformerEmbedder:
+def _embedder(backend: str | None = None) -> Embedder:
+    """The configured model run by ``backend`` (default ``MATCHMAKER_ENCODER_BACKEND``), exactly
+    as the service runs it: exported backends come from the cache under ``instance/encoders``."""
     from matchmaker.config import Settings
+    from matchmaker.ranking.encoders import make_embedder
 
     settings = Settings.from_env()
-    return SentenceTransformerEmbedder(settings.embedding_model, threads=settings.torch_threads)
+    return make_embedder(
+        settings.embedding_model,
+        backend or settings.encoder_backend,
+        cache_dir=Path(settings.encoder_cache),
+        threads=settings.torch_threads,
+    )
 
 
 def _top(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -90,6 +102,26 @@ def rank_command(
         click.echo(f"{count} matches written to {out}", err=True)
 
 
+def _backends(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> list[str | None]:
+    from matchmaker.ranking.encoders import BACKENDS
+
+    chosen: list[str | None] = []
+    for item in value:
+        for name in item.split(","):
+            name = name.strip()
+            if name == "all":
+                chosen += [b for b in BACKENDS if b not in chosen]
+            elif name not in BACKENDS:
+                raise click.BadParameter(
+                    f"unknown encoder backend {name!r}; valid: {', '.join(BACKENDS)}, all"
+                )
+            elif name not in chosen:
+                chosen.append(name)
+    return chosen or [None]
+
+
 @click.command("evaluate")
 @click.option(
     "--data",
@@ -97,11 +129,22 @@ def rank_command(
     default=None,
     help="Folder with challenges.jsonl, groups.jsonl, judgements.jsonl (default seed_data/).",
 )
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    callback=_backends,
+    metavar="NAME",
+    help="Encoder backend(s) to evaluate, repeatable or comma-separated, or 'all' "
+    "(default: MATCHMAKER_ENCODER_BACKEND alone). Naming a backend other than torch adds torch "
+    "fp32 as the reference and the quality gate table.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write here.")
-def evaluate_command(data: Path | None, out: Path | None) -> None:
-    """Print nDCG@5, nDCG@10, MRR and Recall@10 on the labelled set for each configuration."""
+def evaluate_command(data: Path | None, backends: list[str | None], out: Path | None) -> None:
+    """Print nDCG@5, nDCG@10, MRR and Recall@10 on the labelled set for each configuration
+    (and, for several encoder backends, each backend's table and the quality gate)."""
     from matchmaker.config import PROJECT_ROOT
-    from matchmaker.ranking.evaluate import Evaluation, report
+    from matchmaker.ranking.evaluate import Evaluation, gate_table, report
     from matchmaker.ranking.seed import load_seed
 
     folder = data or PROJECT_ROOT / "seed_data"
@@ -109,8 +152,27 @@ def evaluate_command(data: Path | None, out: Path | None) -> None:
         click.echo(f"Error: {folder / 'judgements.jsonl'} not found", err=True)
         sys.exit(2)
     seed = load_seed(folder)
-    evaluation = Evaluation.prepare(seed, _embedder(), show_progress=sys.stderr.isatty())
-    table = report(evaluation)
+    if backends != [None] and "torch" not in backends:
+        backends = ["torch", *backends]  # the reference of the quality gate
+    evaluations: dict[str, Evaluation] = {}
+    parts: list[str] = []
+    for backend in backends:
+        try:
+            embedder = _embedder(backend)
+        except ImportError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        evaluation = Evaluation.prepare(seed, embedder, show_progress=sys.stderr.isatty())
+        evaluations[backend or embedder.model_id] = evaluation
+        heading = "" if len(backends) == 1 else f"## Encoder backend `{backend}`\n\n"
+        parts.append(heading + f"Model: `{embedder.model_id}`. " + report(evaluation))
+    if len(backends) > 1:
+        parts.append(
+            "## Quality gate (default backend: |Δ nDCG@10| ≤ "
+            f"{GATE_NDCG} and mean cosine ≥ {GATE_COSINE} against torch fp32)\n\n"
+            + gate_table(evaluations, "torch", GATE_NDCG, GATE_COSINE)
+        )
+    table = "\n".join(parts)
     click.echo(table, nl=False)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -112,6 +112,15 @@ class Evaluation:
         ids = [q.id for q in self.queries]
         return metrics_for_scores(scores, ids, self.index.candidate_ids, self.data.judgements)
 
+    def all_vectors(self) -> np.ndarray:
+        """Every real passage vector of the set: the groups' (in index order), then the
+        judged challenges'; rows of two evaluations of the same data correspond."""
+        ix = self.index
+        rows = [
+            ix.vectors[ix.offsets[i] : ix.offsets[i] + len(p)] for i, p in enumerate(ix.passages)
+        ]
+        return np.concatenate([*rows, *self.query_vectors]).astype(np.float32)
+
     def with_lexical(self, analyzer: str) -> CandidateIndex:
         """The same index with another lexical analyzer (no re-embedding)."""
         ix = self.index
@@ -180,3 +189,28 @@ def report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
         lex_rows[f"full, {analyzer}"] = evaluation.score(base, index)
     out += [markdown_table(lex_rows)]
     return "\n".join(out) + "\n"
+
+
+def gate_table(
+    evaluations: Mapping[str, Evaluation], reference: str, max_ndcg_drop: float, min_cosine: float
+) -> str:
+    """Markdown table comparing each backend's evaluation to ``reference``'s: nDCG@10 of the
+    full formula and its difference, and the cosine of every passage vector of the labelled set
+    (groups and judged challenges) to the reference's vector of the same passage."""
+    ref = evaluations[reference]
+    ref_ndcg = ref.score(DEFAULT_CONFIG)["nDCG@10"]
+    ref_vectors = ref.all_vectors()
+    lines = [
+        "| backend | nDCG@10 | Δ to torch fp32 | cosine mean | cosine min | passages | gate |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, evaluation in evaluations.items():
+        ndcg = evaluation.score(DEFAULT_CONFIG)["nDCG@10"]
+        vectors = evaluation.all_vectors()
+        cos = (vectors * ref_vectors).sum(axis=1) if len(vectors) else np.ones(1)
+        ok = abs(ndcg - ref_ndcg) <= max_ndcg_drop and float(cos.mean()) >= min_cosine
+        lines.append(
+            f"| {name} | {ndcg:.4f} | {ndcg - ref_ndcg:+.4f} | {cos.mean():.6f} | {cos.min():.6f} "
+            f"| {len(vectors)} | {'pass' if ok else 'fail'} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -280,4 +280,6 @@ def run(run_id: int) -> Any:
     item = get_session().get(MatchingRun, run_id)
     if item is None:
         raise Problem(404, "Not found", f"Matching run {run_id} does not exist.")
-    return render_template("office/run.html", run=item)
+    from matchmaker.matching.service import run_out
+
+    return render_template("office/run.html", run=item, shown=run_out(item))

@@ -35,13 +35,15 @@ THROUGHPUT_THREADS = 2
 QUERY_THREADS = 1
 
 
-def evaluate_ndcg(embedder: Any) -> float | None:
-    """nDCG@10 of ``embedder`` on the labelled set, or ``None`` while there is no evaluation.
+def evaluate_ndcg(embedder: Any) -> float:
+    """nDCG@10 of the default formula on the labelled set (``seed_data/``) with ``embedder``:
+    the figure ``matchmaker evaluate --backend`` prints for the full formula."""
+    from matchmaker.ranking.evaluate import Evaluation
+    from matchmaker.ranking.scoring import DEFAULT_CONFIG
+    from matchmaker.ranking.seed import load_seed
 
-    Hook for the lead: return ``matchmaker.ranking.evaluate``'s nDCG@10 for this embedder once it
-    exists; the table then fills its nDCG@10 column.
-    """
-    return None
+    evaluation = Evaluation.prepare(load_seed(ROOT / "seed_data"), embedder)
+    return evaluation.score(DEFAULT_CONFIG)["nDCG@10"]
 
 
 def _rss_mb() -> float:

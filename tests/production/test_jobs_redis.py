@@ -62,6 +62,7 @@ def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
         "MATCHMAKER_REDIS_URL": redis_url,
         "MATCHMAKER_SECRET_KEY": "test-secret",
         "MATCHMAKER_INSTANCE_DIR": str(tmp_path),
+        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
         "MATCHMAKER_TORCH_THREADS": "1",
         "HF_HUB_OFFLINE": "1",
     }
@@ -131,3 +132,72 @@ def test_readyz_reports_redis(rq_app) -> None:
         time.sleep(0.1)
     assert r.status_code == 200, r.json
     assert r.json["checks"]["redis"] == "ok"
+
+
+def test_a_matching_run_whose_worker_is_killed_shows_failed_and_a_new_run_completes(
+    rq_app, settings: Settings, redis_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    from sqlalchemy import delete
+
+    from matchmaker.imports import run_import
+    from matchmaker.matching import service as matching
+    from matchmaker.matching.models import MatchingRun, PassageEmbedding, Proposal
+
+    run_import(rq_app, jsonl(group_rows(40, publications=4, words=120)))
+    factories.organisation(rq_app, "Reederei")
+    company = factories.user(rq_app, "ops@company.example", "company", organisation="Reederei")
+    Api(rq_app.test_client(), company).post("/api/v1/challenges", factories.challenge_body())
+    with rq_app.extensions["matchmaker.sessionmaker"]() as s:
+        s.execute(delete(PassageEmbedding))  # the run must encode them again: minutes of work
+        s.commit()
+    from tests.web.conftest import PASSWORD, Browser
+
+    token = factories.user(rq_app, "office@hamburg.example", "office", password=PASSWORD)
+    office = Api(rq_app.test_client(), token)
+    run_id = office.post("/api/v1/matching/runs", {"k": 2}).json["id"]
+    env = {
+        **os.environ,
+        "MATCHMAKER_DATABASE_URL": settings.database_url,
+        "MATCHMAKER_REDIS_URL": redis_url,
+        "MATCHMAKER_SECRET_KEY": "test-secret",
+        "MATCHMAKER_INSTANCE_DIR": str(tmp_path),
+        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
+        "MATCHMAKER_TORCH_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "matchmaker", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            run = office.get(f"/api/v1/matching/runs/{run_id}").json
+            if run["status"] == "running" and 0 < run["done"] < run["total"]:
+                break
+            assert run["status"] in ("queued", "running"), run
+            time.sleep(0.1)
+        assert run["status"] == "running" and 0 < run["done"] < run["total"], run
+    finally:
+        worker.kill()
+        worker.wait()
+    with rq_app.extensions["matchmaker.sessionmaker"]() as s:
+        assert s.scalar(select(func.count()).select_from(Proposal)) == 0  # nothing half-written
+        assert s.get(MatchingRun, run_id).heartbeat_at is not None  # type: ignore[union-attr]
+    assert office.get(f"/api/v1/matching/runs/{run_id}").json["status"] == "running"
+    monkeypatch.setattr(jobs, "STALE_AFTER_SECONDS", 0.0)
+    lost = office.get(f"/api/v1/matching/runs/{run_id}").json
+    assert lost["status"] == "failed" and "worker stopped" in lost["error"]
+    browser = Browser(rq_app.test_client())
+    browser.login("office@hamburg.example")
+    page = browser.text(f"/office/matching/runs/{run_id}")
+    assert 'data-run-state="failed"' in page and "worker stopped" in page
+
+    again = office.post("/api/v1/matching/runs", {"k": 2, "wait": True}).json
+    finished = office.get(f"/api/v1/matching/runs/{again['id']}").json
+    assert finished["status"] == "finished" and finished["summary"]["proposals"] == 2, finished
+    assert not matching.run_is_stale(
+        rq_app.extensions["matchmaker.sessionmaker"]().get(MatchingRun, again["id"])
+    )

@@ -8,18 +8,20 @@ from pathlib import Path
 import pytest
 
 from matchmaker.ranking.batch import read_profiles
-from matchmaker.ranking.embed import SentenceTransformerEmbedder
+from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.scoring import CandidateIndex
 from matchmaker.ranking.types import Profile
+
+from ..conftest import default_embedder
 
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The bundled all-MiniLM-L6-v2, offline, one torch thread."""
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, offline, one thread, run by the configured backend."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return SentenceTransformerEmbedder(threads=1)
+    return default_embedder(threads=1)
 
 
 @pytest.fixture(scope="session")
@@ -35,15 +37,13 @@ def challenges() -> list[Profile]:
 
 
 @pytest.fixture(scope="session")
-def group_index(groups: list[Profile], embedder: SentenceTransformerEmbedder) -> CandidateIndex:
+def group_index(groups: list[Profile], embedder: Embedder) -> CandidateIndex:
     """The groups as candidates."""
     return CandidateIndex.build(groups, embedder)
 
 
 @pytest.fixture(scope="session")
-def challenge_index(
-    challenges: list[Profile], embedder: SentenceTransformerEmbedder
-) -> CandidateIndex:
+def challenge_index(challenges: list[Profile], embedder: Embedder) -> CandidateIndex:
     """The challenges as candidates (a group as the query)."""
     return CandidateIndex.build(challenges, embedder)
 

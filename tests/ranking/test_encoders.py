@@ -24,6 +24,7 @@ NEEDS = {
     "torch": [],
     "torch-bf16": [],
     "openvino": ["openvino"],
+    "openvino-bf16": ["openvino"],
     "openvino-int8": ["openvino", "nncf"],
     "onnx": ["onnxruntime"],
 }
@@ -68,6 +69,21 @@ def reference(texts: list[str]) -> tuple[Embedder, np.ndarray]:
 def test_backends_are_named() -> None:
     assert encoders.BACKENDS[0] == "torch"
     assert set(NEEDS) == set(encoders.BACKENDS)
+
+
+def test_the_service_default_is_the_documented_default_backend() -> None:
+    from matchmaker.config import Settings
+
+    assert Settings.from_env({}).encoder_backend == encoders.DEFAULT_BACKEND == "openvino-bf16"
+
+
+def test_openvino_bf16_reports_the_precision_it_runs_in(cache_dir: Path) -> None:
+    _need("openvino-bf16")
+    emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
+    import openvino as ov
+
+    native = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert emb.precision == ("bf16" if native else "f32")
 
 
 @pytest.mark.parametrize("backend", encoders.BACKENDS)

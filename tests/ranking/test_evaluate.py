@@ -58,7 +58,7 @@ def test_seed_records_become_profiles_without_confidential_text() -> None:
 def test_evaluate_prints_the_table_and_writes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
 ) -> None:
-    monkeypatch.setattr(cli, "_embedder", lambda: embedder)
+    monkeypatch.setattr(cli, "_embedder", lambda backend=None: embedder)
     out = tmp_path / "evaluation.md"
     result = CliRunner().invoke(cli.evaluate_command, ["--data", str(SEED), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -71,3 +71,33 @@ def test_evaluate_prints_the_table_and_writes_it(
     # Each challenge of this tiny set has an obvious best group.
     full = next(line for line in table.splitlines() if line.startswith("| full formula"))
     assert full.split("|")[4].strip() == "1.000"  # MRR
+
+
+def test_evaluate_several_backends_adds_the_quality_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
+) -> None:
+    pytest.importorskip("openvino")
+    from matchmaker.ranking.encoders import make_embedder
+
+    openvino = make_embedder(backend="openvino", cache_dir=tmp_path / "encoders", threads=1)
+    chosen = {"torch": embedder, "openvino": openvino}
+    monkeypatch.setattr(cli, "_embedder", lambda backend=None: chosen[backend])
+    # torch, the gate's reference, is added when not asked for.
+    result = CliRunner().invoke(
+        cli.evaluate_command, ["--data", str(SEED), "--backend", "openvino"]
+    )
+    assert result.exit_code == 0, result.output
+    table = result.stdout
+    assert "## Encoder backend `torch`" in table and "## Encoder backend `openvino`" in table
+    assert "Model: `all-MiniLM-L6-v2:384:openvino`." in table
+    gate = table[table.index("## Quality gate") :].splitlines()
+    rows = {line.split("|")[1].strip(): line.split("|") for line in gate if line.startswith("| ")}
+    assert rows["torch"][3].strip() == "+0.0000" and rows["torch"][7].strip() == "pass"
+    assert float(rows["openvino"][4]) >= 0.999  # cosine mean to torch fp32
+    assert int(rows["openvino"][6]) == int(rows["torch"][6]) > 0  # same passages compared
+
+
+def test_evaluate_rejects_an_unknown_backend() -> None:
+    result = CliRunner().invoke(cli.evaluate_command, ["--data", str(SEED), "--backend", "cuda"])
+    assert result.exit_code == 2
+    assert "--backend" in result.output and "unknown encoder backend 'cuda'" in result.output

@@ -64,6 +64,7 @@ def _env(cluster: Cluster, port: int, instance: Path) -> dict[str, str]:
         "MATCHMAKER_DATABASE_URL": cluster.url,
         "MATCHMAKER_SECRET_KEY": "soak-secret",
         "MATCHMAKER_INSTANCE_DIR": str(instance),
+        "MATCHMAKER_ENCODER_CACHE": str(INSTANCE_DIR / "encoders"),
         "MATCHMAKER_OUTBOX_DIR": str(instance / "outbox"),
         "MATCHMAKER_RATE_LIMIT_API": "100000 per minute",
         "MATCHMAKER_RATE_LIMIT_WRITES": "100000 per minute",
