@@ -12,9 +12,13 @@ from matchmaker.config import PROJECT_ROOT, Settings
 
 
 def _app() -> Any:
+    """The app of a command: the environment's settings, but never the web workers' warm-up
+    (a command that ends while a warm-up thread is inside the encoder runtime aborts)."""
+    from dataclasses import replace
+
     from matchmaker import create_app
 
-    return create_app(Settings.from_env())
+    return create_app(replace(Settings.from_env(), warm_up=False))
 
 
 @click.group()

@@ -61,7 +61,10 @@ class Settings:
         "Folder of exported encoder models, built on first use and shared by workers.",
     )
     torch_threads: int = _setting(
-        1, "Torch intra-op threads per process (keep workers x threads <= cores).", int
+        1,
+        "Threads of the encoder runtime (torch or OpenVINO) per process; "
+        "keep workers x threads <= cores.",
+        int,
     )
     max_content_length: int = _setting(
         2_000_000, "Largest request body in bytes; larger bodies get 413.", int

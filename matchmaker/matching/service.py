@@ -35,6 +35,7 @@ from matchmaker.matching.engine import (
 from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
 from matchmaker.ranking import learn
 from matchmaker.ranking.assign import assign_portfolio, top_k_unconstrained
+from matchmaker.ranking.explain import closest_sentences
 from matchmaker.ranking.scoring import DEFAULT_CONFIG
 from matchmaker.ranking.types import Evidence, Profile
 from matchmaker.review.models import Decision
@@ -59,6 +60,30 @@ def evidence_out(evidence: Evidence | None) -> dict[str, Any]:
         ],
         "terms": list(evidence.terms),
     }
+
+
+def with_sentences(matcher: Matcher, evidence: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``evidence`` (as :func:`evidence_out` makes it) with, in each passage pair, the closest
+    sentence pair — ``query_sentence``, ``candidate_sentence``, ``sentence_similarity`` — so a
+    reviewer reads the two sentences that match rather than two passages of ~250 word pieces.
+    Sentence vectors are encoded on the first view and kept in the vector store."""
+    if not evidence:
+        return dict(evidence) if evidence is not None else None
+    pairs = [dict(p) for p in evidence.get("pairs") or []]
+    todo = [p for p in pairs if "query_sentence" not in p and p.get("query") and p.get("candidate")]
+    if todo:
+        try:
+            found = closest_sentences(
+                [(p["query"], p["candidate"]) for p in todo], matcher.embedder, matcher.store
+            )
+        except Exception:  # the passages alone are still evidence: show them
+            log.exception("closest sentences of the evidence could not be computed")
+            return {**evidence, "pairs": pairs}
+        for pair, best in zip(todo, found, strict=True):
+            if best is not None:
+                pair["query_sentence"], pair["candidate_sentence"] = best[0], best[1]
+                pair["sentence_similarity"] = round(best[2], 4)
+    return {**evidence, "pairs": pairs}
 
 
 def excluded_groups(session: Session, challenge_id: int) -> set[str]:
@@ -95,6 +120,8 @@ class _Scored:
     features: np.ndarray | None  # (n_q, n_c, n_features) when the learned scorer is active
     learned: np.ndarray | None  # (n_q, n_c)
     reranker: learn.Reranker | None
+    #: The stated interest the scores were moved by, per (challenge id, group id).
+    stated: Mapping[tuple[int, int], learning.PairInterest]
 
     @property
     def scorer(self) -> str:
@@ -107,6 +134,8 @@ def _interest_matrix(
     group_ids: Sequence[int],
 ) -> np.ndarray:
     out = np.full((len(challenge_ids), len(group_ids)), 0.5)
+    if not stated:
+        return out
     rows = {cid: i for i, cid in enumerate(challenge_ids)}
     cols = {gid: j for j, gid in enumerate(group_ids)}
     for (cid, gid), pair in stated.items():
@@ -130,10 +159,9 @@ def _score_groups(
         challenges, vectors, embedder=matcher.embedder, strategy=weights
     )
     challenge_ids = [int(c.id) for c in challenges]
-    group_ids = [int(g) for g in index.candidate_ids]
-    interest = _interest_matrix(
-        learning.stated_interest(session, challenge_ids=challenge_ids), challenge_ids, group_ids
-    )
+    group_ids = index.int_ids
+    stated = learning.stated_interest(session, challenge_ids=challenge_ids)
+    interest = _interest_matrix(stated, challenge_ids, group_ids)
     reranker = learning.active_reranker(session, matcher.settings) if use_learned else None
     features = learned = None
     base = formula
@@ -146,7 +174,14 @@ def _score_groups(
         )
         base = learned
     return _Scored(
-        learn.with_interest(base, interest), formula, parts, interest, features, learned, reranker
+        learn.with_interest(base, interest),
+        formula,
+        parts,
+        interest,
+        features,
+        learned,
+        reranker,
+        stated,
     )
 
 
@@ -190,7 +225,7 @@ def matches_for_challenge(
     query = challenge_as_profile(challenge)
     scored = _score_groups(session, matcher, index, [query], weights)
     order = index.top_indices(scored.final[0], top, excluded_groups(session, challenge.id))
-    stated = learning.stated_interest(session, challenge_ids=[challenge.id])
+    stated = scored.stated
     chosen = [int(index.candidate_ids[j]) for j in order]
     groups = {
         g.id: g
@@ -244,7 +279,7 @@ def matches_for_group(
         [query], [vectors], embedder=matcher.embedder, strategy=strategy.current(session).weights
     )
     stated = learning.stated_interest(session, group_ids=[group.id])
-    challenge_ids = [int(c) for c in index.candidate_ids]
+    challenge_ids = index.int_ids
     interest = _interest_matrix(stated, challenge_ids, [group.id]).T  # (1, n_challenges)
     final = learn.with_interest(formula, interest)
     order = index.top_indices(final[0], top, excluded_challenges(session, group.id))
@@ -626,4 +661,5 @@ __all__ = [
     "run_is_stale",
     "run_out",
     "similar_challenges",
+    "with_sentences",
 ]

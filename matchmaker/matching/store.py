@@ -12,6 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from matchmaker.matching.models import PassageEmbedding
 
 _CHUNK = 500
+#: From this many keys on, :meth:`SqlVectorStore.get_many` scans the model's vectors instead.
+_SCAN_FROM = 5_000
 
 
 class SqlVectorStore:
@@ -27,6 +29,20 @@ class SqlVectorStore:
     def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors among ``hashes``."""
         found: dict[str, np.ndarray] = {}
+        if len(hashes) >= _SCAN_FROM:
+            # Building a whole index: one streamed scan of the model's vectors is several times
+            # faster than hundreds of keyed lookups (measured 0.7 s vs 13 s for 70,000).
+            wanted = set(hashes)
+            with self.engine.connect().execution_options(yield_per=10_000) as conn:
+                rows = conn.execute(
+                    select(PassageEmbedding.text_hash, PassageEmbedding.vector).where(
+                        PassageEmbedding.model_id == model_id
+                    )
+                )
+                for text_hash, blob in rows:
+                    if text_hash in wanted:
+                        found[text_hash] = np.frombuffer(blob, dtype=np.float32)
+            return found
         with self.engine.connect() as conn:
             for start in range(0, len(hashes), _CHUNK):
                 chunk = list(hashes[start : start + _CHUNK])

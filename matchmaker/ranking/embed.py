@@ -83,3 +83,10 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         """Number of word pieces of ``text`` (without special tokens)."""
         return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """:meth:`count_tokens` of many texts in one tokenizer call."""
+        if not texts:
+            return []
+        ids = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(i) for i in ids]

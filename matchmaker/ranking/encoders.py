@@ -541,6 +541,10 @@ class _Tokenizer:
     def count(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         encodings = self._encoder.encode_batch(list(texts))
         width = max(len(e.ids) for e in encodings)
@@ -646,6 +650,10 @@ class ExportedEmbedder:
     def count_tokens(self, text: str) -> int:
         """Number of word pieces of ``text`` (without special tokens)."""
         return self._tokenizer.count(text)
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """:meth:`count_tokens` of many texts in one tokenizer call."""
+        return self._tokenizer.count_many(texts) if texts else []
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Evidence for a match: the passage pairs that drove the semantic score, and shared terms."""
+"""Evidence for a match: the passage pairs that drove the semantic score, and shared terms;
+and, for a reviewer, the closest sentence pair inside each passage pair."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.passages import split_sentences
+from matchmaker.ranking.store import VectorStore, encode_cached
 from matchmaker.ranking.types import Evidence, EvidencePair, Passage
 
 
@@ -41,3 +45,30 @@ def explain(
             if len(chosen) == pairs:
                 break
     return Evidence(pairs=chosen, terms=list(terms))
+
+
+def closest_sentences(
+    pairs: Sequence[tuple[str, str]], embedder: Embedder, store: VectorStore | None = None
+) -> list[tuple[str, str, float] | None]:
+    """For each (query passage, candidate passage): the closest (query sentence, candidate
+    sentence) by cosine, and that cosine; ``None`` when a passage has no sentence.
+
+    A candidate passage of a publication starts with its title, so the title competes as a
+    sentence. Every distinct sentence is encoded once for all pairs, and only when ``store``
+    lacks it; this is meant for one proposal a reviewer opens, not for ranking lists.
+    """
+    split = [(split_sentences(q), split_sentences(c)) for q, c in pairs]
+    unique = list(dict.fromkeys(s for qs, cs in split for s in (*qs, *cs)))
+    if not unique:
+        return [None] * len(pairs)
+    vectors = encode_cached(embedder, unique, store)
+    row = {s: i for i, s in enumerate(unique)}
+    out: list[tuple[str, str, float] | None] = []
+    for qs, cs in split:
+        if not qs or not cs:
+            out.append(None)
+            continue
+        sims = vectors[[row[s] for s in qs]] @ vectors[[row[s] for s in cs]].T
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        out.append((qs[int(i)], cs[int(j)], float(sims[i, j])))
+    return out

@@ -87,7 +87,13 @@ def list_proposals(query: ProposalQuery) -> dict[str, Any]:
     response=ProposalOut,
 )
 def get_proposal(proposal_id: int) -> dict[str, Any]:
-    return service.proposal_out(service.get_visible(get_session(), g.user, proposal_id))
+    """One proposal; its evidence pairs also name their closest sentence pair."""
+    from matchmaker.matching.engine import get_matcher
+    from matchmaker.matching.service import with_sentences
+
+    out = service.proposal_out(service.get_visible(get_session(), g.user, proposal_id))
+    out["evidence"] = with_sentences(get_matcher(), out["evidence"])
+    return out
 
 
 @endpoint(

@@ -98,7 +98,10 @@ def _proposal_page(
     db = get_session()
     proposal = review.get_visible(db, me(), proposal_id)
     decisions = review.list_decisions(db, proposal)
-    evidence = proposal.evidence or {}
+    from matchmaker.matching.engine import get_matcher
+    from matchmaker.matching.service import with_sentences
+
+    evidence = with_sentences(get_matcher(), proposal.evidence) or {}
     pairs = evidence.get("pairs") or []
     return render_template(
         "office/proposal.html",

@@ -39,16 +39,17 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from _pg import fresh_database  # noqa: E402
 from _synthetic import challenge, group  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from matchmaker.accounts.models import Role  # noqa: E402
 from matchmaker.accounts.service import create_user, issue_token  # noqa: E402
 from matchmaker.challenges.models import Challenge  # noqa: E402
+from matchmaker.config import Settings  # noqa: E402
 from matchmaker.groups.models import Publication, ResearchGroup  # noqa: E402
 from matchmaker.matching.models import IndexState, PassageEmbedding  # noqa: E402
 from matchmaker.organisations.models import Organisation  # noqa: E402
-from matchmaker.ranking.embed import SentenceTransformerEmbedder  # noqa: E402
+from matchmaker.ranking.encoders import make_embedder  # noqa: E402
 from matchmaker.ranking.passages import _titled, profile_passages, split_sentences, text_hash  # noqa: E402
 from matchmaker.ranking.seed import challenge_profile, group_profile  # noqa: E402
 from matchmaker.strategy import service as strategy  # noqa: E402
@@ -185,7 +186,8 @@ def load(url: str, n: int, embedder) -> tuple[str, list[int], int]:  # type: ign
                     for t, v in zip(chunk, vectors, strict=True)
                 ],
             )
-        conn.execute(insert(IndexState), [{"id": 1, "version": 1}])
+        # Migration 0005 creates the index-state row; new rows make a new version.
+        conn.execute(update(IndexState).values(version=IndexState.version + 1))
         for table in ("organisations", "research_groups"):
             conn.execute(
                 text(
@@ -228,6 +230,8 @@ def serve_and_measure(url: str, token: str, ids: list[int], duration: int) -> di
         "MATCHMAKER_RATE_LIMIT_WRITES": "",
         "MATCHMAKER_LOG_LEVEL": "WARNING",
         "MATCHMAKER_INSTANCE_DIR": str(tmp),
+        # The built encoder model, as in production (built once, outside the measurement).
+        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
         "BIND": f"127.0.0.1:{PORT}",
         "WEB_CONCURRENCY": "2",
@@ -322,7 +326,14 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    embedder = SentenceTransformerEmbedder(threads=1)
+    settings = Settings.from_env()
+    # The service's encoder backend: its model id is the one the workers look vectors up by.
+    embedder = make_embedder(
+        settings.embedding_model,
+        settings.encoder_backend,
+        cache_dir=Path(settings.encoder_cache),
+        threads=1,
+    )
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         url = fresh_database()

@@ -94,7 +94,9 @@ def _seed(app: Flask) -> dict[str, Any]:
         return {"company_name": company.name, "group_name": group.name, "group_id": group.id}
 
 
-@pytest.fixture(scope="session")
+# Module scope: the server and the browser end with the journeys' module instead of living until
+# the end of the session, where a closing Playwright driver once hung the run (session 2).
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Site]:
     """The app served by werkzeug in a thread, on a migrated SQLite file with the sample data."""
     if not Path(CHROMIUM).exists():
@@ -138,14 +140,15 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Si
         app.extensions["matchmaker.engine"].dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
-        browser.close()
+        if browser.is_connected():
+            browser.close()
 
 
 @pytest.fixture

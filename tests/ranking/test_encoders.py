@@ -234,3 +234,14 @@ def test_sample_texts_are_deterministic_and_bilingual() -> None:
     assert a == encoders.sample_texts(30, seed=5)
     assert any("Wärme" in t or "wir " in t.lower() for t in a)
     assert any(" the " in t for t in a)
+
+
+@pytest.mark.parametrize("backend", ["torch", "openvino-bf16"])
+def test_batched_token_counts_equal_one_at_a_time(
+    backend: str, texts: list[str], cache_dir: Path
+) -> None:
+    _need(backend)
+    emb = encoders.make_embedder(backend=backend, cache_dir=cache_dir, threads=1)
+    sample = [*texts, "", "Wärmepumpe für 200 °C — ein Satz."]
+    assert emb.count_tokens_many(sample) == [emb.count_tokens(t) for t in sample]  # type: ignore[attr-defined]
+    assert emb.count_tokens_many([]) == []  # type: ignore[attr-defined]

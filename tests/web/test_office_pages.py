@@ -141,3 +141,36 @@ def test_matching_run_from_the_page_creates_proposals(world) -> None:
         time.sleep(0.5)
     assert status["status"] == "finished", status
     assert "Thermal Lab" in office.text("/office/proposals")
+
+
+def test_proposal_evidence_names_the_closest_sentence_pair(world) -> None:
+    from matchmaker.db import session_scope
+    from matchmaker.matching.models import Proposal
+
+    _cid, best, _low = _world_with_proposals(world)
+    smelter = "Our smelter releases 40 MW of waste heat at 180 °C."
+    pumps = (
+        "We design high-temperature heat pumps that lift industrial waste heat to process steam."
+    )
+    with session_scope(world.app) as s:
+        proposal = s.get(Proposal, best)
+        assert proposal is not None
+        proposal.evidence = {
+            "pairs": [
+                {
+                    "query": f"Payment is due within thirty days. {smelter} The canteen opens at noon.",
+                    "candidate": f"The institute was founded in 1978. {pumps} Visitors park at gate 2.",
+                    "document": "capabilities",
+                    "similarity": 0.5,
+                }
+            ],
+            "terms": [],
+        }
+    office = world.browser("office@hamburg.example")
+    html = office.text(f"/office/proposals/{best}")
+    assert f'<mark class="ev-sentence">{smelter}</mark>' in html
+    assert f'<mark class="ev-sentence">{pumps}</mark>' in html
+    assert "Satzähnlichkeit" in html and "Ganze Textstellen" in html
+    pair = office.get(f"/api/v1/proposals/{best}").json["evidence"]["pairs"][0]
+    assert (pair["query_sentence"], pair["candidate_sentence"]) == (smelter, pumps)
+    assert pair["similarity"] == 0.5 and 0.3 < pair["sentence_similarity"] <= 1.0
