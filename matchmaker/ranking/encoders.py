@@ -327,7 +327,8 @@ def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[
         started = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f".{backend}-", dir=target.parent))
         try:
-            _BUILDERS[backend](src, tmp)
+            with _telemetry_declined():
+                _BUILDERS[backend](src, tmp)
             files = {
                 p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
                 for p in sorted(tmp.iterdir())
@@ -360,6 +361,33 @@ def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[
 
 # --------------------------------------------------------------------------------------------
 # exported models: building (needs torch + transformers)
+
+
+@contextlib.contextmanager
+def _telemetry_declined() -> Iterator[None]:
+    """Decline OpenVINO's and NNCF's usage telemetry while an export is built.
+
+    Without a consent file both send usage data to Google Analytics by default, from a forked
+    process (seen in the tests: the child hung in DNS resolution on an offline machine, holding
+    the parent's pipes). Matchmaker never sends data anywhere; this answers their own consent
+    check with "declined" for the duration of the build, without writing to the user's home.
+    """
+    try:
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:  # no telemetry package: nothing to decline
+        yield
+        return
+    checker = opt_in_checker.OptInChecker
+    original = checker.check
+
+    def declined(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return opt_in_checker.ConsentCheckResult.DECLINED
+
+    checker.check = declined  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        checker.check = original  # type: ignore[method-assign]
 
 
 def _pooling_mode(src: Path) -> str:

@@ -245,3 +245,18 @@ def test_batched_token_counts_equal_one_at_a_time(
     sample = [*texts, "", "Wärmepumpe für 200 °C — ein Satz."]
     assert emb.count_tokens_many(sample) == [emb.count_tokens(t) for t in sample]  # type: ignore[attr-defined]
     assert emb.count_tokens_many([]) == []  # type: ignore[attr-defined]
+
+
+def test_building_an_export_sends_no_telemetry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenVINO's converter would send usage data to Google Analytics from a forked process."""
+    _need("openvino")
+    backend_ga4 = pytest.importorskip("openvino_telemetry.backend.backend_ga4")
+    sent: list[object] = []
+    monkeypatch.setattr(backend_ga4.GA4Backend, "send", lambda self, *a, **k: sent.append(a))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no consent file, as on a fresh machine
+    monkeypatch.delenv("CI", raising=False)
+    emb = encoders.make_embedder(backend="openvino", cache_dir=tmp_path / "cache", threads=1)
+    assert emb.encode(["Abwärme aus dem Ofen"]).shape == (1, 384)
+    assert sent == []
