@@ -383,11 +383,11 @@ def _telemetry_declined() -> Iterator[None]:
     def declined(self: Any, *args: Any, **kwargs: Any) -> Any:
         return opt_in_checker.ConsentCheckResult.DECLINED
 
-    checker.check = declined  # type: ignore[method-assign]
+    checker.check = declined
     try:
         yield
     finally:
-        checker.check = original  # type: ignore[method-assign]
+        checker.check = original
 
 
 def _pooling_mode(src: Path) -> str:
