@@ -218,15 +218,44 @@ def submit(app: Flask, job_id: int, *, wait: bool = False) -> Any:
     return thread
 
 
+class Heartbeat:
+    """Calls ``beat()`` every :data:`HEARTBEAT_SECONDS` in a daemon thread while open: the sign
+    of life that tells a running job or matching run from one whose worker died."""
+
+    def __init__(self, beat: Callable[[], None], name: str) -> None:
+        self.beat = beat
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            self.beat()
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def heartbeat_lost(
+    running: bool, heartbeat_at: dt.datetime | None, now: dt.datetime | None = None
+) -> bool:
+    """Whether something running stopped sending heartbeats (its worker died)."""
+    if not running or heartbeat_at is None:
+        return False
+    return ((now or utcnow()) - heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
+
+
 class _Reporter:
     """Writes a job's progress (throttled) and a heartbeat, each in its own short transaction."""
 
     def __init__(self, app: Flask, job_id: int, echo: Progress | None) -> None:
         self.app, self.job_id, self.echo = app, job_id, echo
         self.last = 0.0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"job-{job_id}-heartbeat")
-        self.thread.daemon = True
+        self.heartbeat = Heartbeat(self._write, name=f"job-{job_id}-heartbeat")
 
     def _write(self, **values: Any) -> None:
         try:
@@ -247,17 +276,12 @@ class _Reporter:
             self.last = now
             self._write(done=done, total=total)
 
-    def _beat(self) -> None:
-        while not self.stop.wait(HEARTBEAT_SECONDS):
-            self._write()
-
     def __enter__(self) -> _Reporter:
-        self.thread.start()
+        self.heartbeat.__enter__()
         return self
 
-    def __exit__(self, *_exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
+    def __exit__(self, *exc: Any) -> None:
+        self.heartbeat.__exit__(*exc)
 
 
 def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[str, Any]:
@@ -327,10 +351,7 @@ def _finish(app: Flask, job_id: int, status: JobStatus, result: dict[str, Any], 
 
 def is_stale(job: Job, now: dt.datetime | None = None) -> bool:
     """A running job whose worker stopped sending heartbeats (it died mid-job)."""
-    if job.status != JobStatus.RUNNING or job.heartbeat_at is None:
-        return False
-    age = ((now or utcnow()) - job.heartbeat_at).total_seconds()
-    return age > STALE_AFTER_SECONDS
+    return heartbeat_lost(job.status == JobStatus.RUNNING, job.heartbeat_at, now)
 
 
 def job_out(job: Job) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -449,11 +448,9 @@ def create_run(
 
 def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
     """A running run whose worker stopped sending heartbeats (it died mid-run)."""
-    from matchmaker.jobs import STALE_AFTER_SECONDS
+    from matchmaker.jobs import heartbeat_lost
 
-    if run.status != RunStatus.RUNNING or run.heartbeat_at is None:
-        return False
-    return ((now or utcnow()) - run.heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
+    return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now)
 
 
 def run_out(run: MatchingRun) -> dict[str, Any]:
@@ -508,37 +505,28 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
     def progress(done: int, total: int) -> None:
         write(done=done, total=total)
 
-    from matchmaker.jobs import HEARTBEAT_SECONDS
+    from matchmaker.jobs import Heartbeat
 
-    stop = threading.Event()
+    with Heartbeat(write, name=f"matching-run-{run_id}-heartbeat"):
+        try:
+            with session_factory() as session:
+                from matchmaker.matching.engine import load_group_profiles
 
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            write()
-
-    heartbeat = threading.Thread(target=beat, name=f"matching-run-{run_id}-heartbeat", daemon=True)
-    heartbeat.start()
-    try:
-        with session_factory() as session:
-            from matchmaker.matching.engine import load_group_profiles
-
-            matcher.warm_store(
-                [*load_group_profiles(session), *load_challenge_profiles(session)], progress
-            )
-        with session_factory() as session:
-            _assign_and_store(session, matcher, run_id)
-            session.commit()
-    except Exception as exc:
-        log.exception("matching run %d failed", run_id)
-        with session_factory() as session:
-            run = session.get(MatchingRun, run_id)
-            if run is not None:
-                run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc)[:1000], utcnow()
+                matcher.warm_store(
+                    [*load_group_profiles(session), *load_challenge_profiles(session)], progress
+                )
+            with session_factory() as session:
+                _assign_and_store(session, matcher, run_id)
                 session.commit()
-        raise
-    finally:
-        stop.set()
-        heartbeat.join(timeout=5)
+        except Exception as exc:
+            log.exception("matching run %d failed", run_id)
+            with session_factory() as session:
+                run = session.get(MatchingRun, run_id)
+                if run is not None:
+                    run.status, run.error = RunStatus.FAILED, str(exc)[:1000]
+                    run.finished_at = utcnow()
+                    session.commit()
+            raise
 
 
 def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:

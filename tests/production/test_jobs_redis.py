@@ -37,6 +37,26 @@ def _counts(app) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
         )
 
 
+def _start_worker(settings: Settings, redis_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A real `matchmaker worker` process on the test database and Redis."""
+    env = {
+        **os.environ,
+        "MATCHMAKER_DATABASE_URL": settings.database_url,
+        "MATCHMAKER_REDIS_URL": redis_url,
+        "MATCHMAKER_SECRET_KEY": "test-secret",
+        "MATCHMAKER_INSTANCE_DIR": str(tmp_path),
+        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
+        "MATCHMAKER_TORCH_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "matchmaker", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def test_a_queued_import_runs_on_a_worker(rq_app) -> None:
     office = Api(rq_app.test_client(), factories.user(rq_app, "office@hamburg.example", "office"))
     r = office.post("/api/v1/imports", {"data": jsonl(group_rows(3))})
@@ -56,22 +76,7 @@ def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
     text = jsonl(group_rows(40, publications=4, words=120))
     office = Api(rq_app.test_client(), factories.user(rq_app, "office@hamburg.example", "office"))
     job_id = office.post("/api/v1/imports", {"data": text}).json["id"]
-    env = {
-        **os.environ,
-        "MATCHMAKER_DATABASE_URL": settings.database_url,
-        "MATCHMAKER_REDIS_URL": redis_url,
-        "MATCHMAKER_SECRET_KEY": "test-secret",
-        "MATCHMAKER_INSTANCE_DIR": str(tmp_path),
-        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
-        "MATCHMAKER_TORCH_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "matchmaker", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = _start_worker(settings, redis_url, tmp_path)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -155,22 +160,7 @@ def test_a_matching_run_whose_worker_is_killed_shows_failed_and_a_new_run_comple
     token = factories.user(rq_app, "office@hamburg.example", "office", password=PASSWORD)
     office = Api(rq_app.test_client(), token)
     run_id = office.post("/api/v1/matching/runs", {"k": 2}).json["id"]
-    env = {
-        **os.environ,
-        "MATCHMAKER_DATABASE_URL": settings.database_url,
-        "MATCHMAKER_REDIS_URL": redis_url,
-        "MATCHMAKER_SECRET_KEY": "test-secret",
-        "MATCHMAKER_INSTANCE_DIR": str(tmp_path),
-        "MATCHMAKER_ENCODER_CACHE": Settings.from_env().encoder_cache,
-        "MATCHMAKER_TORCH_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "matchmaker", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = _start_worker(settings, redis_url, tmp_path)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
