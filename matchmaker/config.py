@@ -149,6 +149,18 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
+    def make_embedder(self, *, backend: str | None = None, threads: int | None = None) -> Any:
+        """The embedding model as the service runs it: ``embedding_model`` in ``encoder_backend``
+        (or ``backend``) from the export cache, with ``torch_threads`` (or ``threads``)."""
+        from matchmaker.ranking.encoders import make_embedder
+
+        return make_embedder(
+            self.embedding_model,
+            backend or self.encoder_backend,
+            cache_dir=Path(self.encoder_cache),
+            threads=self.torch_threads if threads is None else threads,
+        )
+
 
 def settings_table() -> str:
     """Markdown table of every setting, its default and meaning (for the README)."""

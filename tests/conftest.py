@@ -85,15 +85,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 def default_embedder(threads: int) -> Any:
     """The model as the service runs it: ``MATCHMAKER_ENCODER_BACKEND`` with its export cache."""
-    from matchmaker.ranking.encoders import make_embedder
-
-    settings = Settings.from_env()
-    return make_embedder(
-        settings.embedding_model,
-        settings.encoder_backend,
-        cache_dir=Path(settings.encoder_cache),
-        threads=threads,
-    )
+    return Settings.from_env().make_embedder(threads=threads)
 
 
 @pytest.fixture(scope="session")

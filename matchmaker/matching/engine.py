@@ -9,13 +9,14 @@ thread and swapped in atomically — encoding only passages whose text the store
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,19 @@ class MeteredEmbedder:
         self._counts = {t: n for t, n in self._counts.items() if keep and t in keep}
 
 
+#: Matchers whose warm-up thread may still run (weakly held: a dropped app is not kept alive).
+_warming: weakref.WeakSet[Matcher] = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_warm_ups(seconds: float = 10.0) -> None:
+    """Stop warm-ups before the interpreter exits: a process that ends while a daemon thread is
+    inside OpenVINO aborts ("terminate called without an active exception"). Shape warming stops
+    between two shapes; a model load or index build in progress gets up to ``seconds``."""
+    for matcher in list(_warming):
+        matcher.stop_warm_up(seconds)
+
+
 class Matcher:
     """The embedder and indexes of one process; safe to share between a worker's threads.
 
@@ -233,6 +247,9 @@ class Matcher:
         self._passage_cache: dict[Any, list[Passage]] = {}
         self._vector_cache: dict[str, tuple[np.ndarray, int]] = {}
         self.last_error = ""
+        #: The thread :meth:`warm_up` started (None until then).
+        self.warm_thread: threading.Thread | None = None
+        self._stop_warming = threading.Event()
 
     @property
     def embedder(self) -> Embedder:
@@ -240,15 +257,8 @@ class Matcher:
         if self._embedder is None:
             with self._model_lock:
                 if self._embedder is None:
-                    from matchmaker.ranking.encoders import make_embedder
-
                     started = time.perf_counter()
-                    inner = make_embedder(
-                        self.settings.embedding_model,
-                        self.settings.encoder_backend,
-                        cache_dir=Path(self.settings.encoder_cache),
-                        threads=self.settings.torch_threads,
-                    )
+                    inner = self.settings.make_embedder()
                     self._embedder = MeteredEmbedder(inner)
                     log.info(
                         "embedding model %s loaded in %.1f s",
@@ -330,11 +340,13 @@ class Matcher:
         return thread
 
     def warm_up(self) -> threading.Thread:
-        """Load the model and build the index in a background thread (after the fork)."""
+        """Load the model and build the index in a background thread (after the fork); then,
+        with the worker already ready, compile the encoder's kernels for the input shapes of
+        short queries (OpenVINO backends) so that the first new challenges do not pay for it."""
 
         def target() -> None:
             try:
-                _ = self.embedder
+                embedder = self.embedder
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("loading the embedding model failed")
@@ -342,10 +354,32 @@ class Matcher:
             thread = self.rebuild_in_background()
             if thread is not None:
                 thread.join()
+            warm_shapes = getattr(embedder, "warm_shapes", None)
+            if warm_shapes is not None:
+                started = time.perf_counter()
+                try:
+                    shapes = warm_shapes(stop=self._stop_warming)
+                except Exception:  # only speed is at stake: requests compile what they meet
+                    log.exception("warming the encoder's input shapes failed")
+                    return
+                if shapes:
+                    log.info(
+                        "encoder warmed for %d input shapes in %.1f s",
+                        shapes,
+                        time.perf_counter() - started,
+                    )
 
         thread = threading.Thread(target=target, name="warm-up", daemon=True)
         thread.start()
+        self.warm_thread = thread
+        _warming.add(self)
         return thread
+
+    def stop_warm_up(self, seconds: float = 10.0) -> None:
+        """Ask a running warm-up to stop after the current step and wait up to ``seconds``."""
+        self._stop_warming.set()
+        if self.warm_thread is not None:
+            self.warm_thread.join(seconds)
 
     def _build(self, session: Session, version: int) -> Indexes:
         started = time.perf_counter()

@@ -23,15 +23,8 @@ def _embedder(backend: str | None = None) -> Embedder:
     """The configured model run by ``backend`` (default ``MATCHMAKER_ENCODER_BACKEND``), exactly
     as the service runs it: exported backends come from the cache under ``instance/encoders``."""
     from matchmaker.config import Settings
-    from matchmaker.ranking.encoders import make_embedder
 
-    settings = Settings.from_env()
-    return make_embedder(
-        settings.embedding_model,
-        backend or settings.encoder_backend,
-        cache_dir=Path(settings.encoder_cache),
-        threads=settings.torch_threads,
-    )
+    return Settings.from_env().make_embedder(backend=backend)
 
 
 def _top(ctx: click.Context, param: click.Parameter, value: str) -> int | None:

@@ -81,6 +81,11 @@ _EXPORTED = {
 #: OpenVINO inference precision per backend (int8 layers run in int8 whatever the hint).
 _OV_PRECISION = {"openvino": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}
 
+#: OpenVINO compiles kernels for each input shape it meets (~5-6 ms the first time, cached
+#: after): inputs are padded to a multiple of this many tokens so that few shapes occur, and
+#: :meth:`ExportedEmbedder.warm_shapes` can compile the common ones before the first request.
+SHAPE_STEP = 8
+
 #: Bump when the export code changes so that old caches are rebuilt.
 _FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
@@ -550,6 +555,12 @@ def _hidden_size(src: Path) -> int:
 # exported models: running (no torch)
 
 
+def _bucket(length: int, step: int, limit: int) -> int:
+    """``length`` rounded up to a multiple of ``step``, at most ``limit`` (but not below
+    ``length``)."""
+    return max(length, min(-(-length // step) * step, limit))
+
+
 class _Tokenizer:
     """The model's fast tokenizer from ``tokenizer.json``, truncating at ``max_seq_length``."""
 
@@ -573,9 +584,11 @@ class _Tokenizer:
         encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in encodings]
 
-    def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, texts: Sequence[str], pad_to: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, padded to the longest text rounded up to a multiple of
+        ``pad_to`` (never beyond ``max_seq_length``)."""
         encodings = self._encoder.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
+        width = _bucket(max(len(e.ids) for e in encodings), pad_to, self.max_seq_length)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
         for row, e in enumerate(encodings):
@@ -600,6 +613,7 @@ class ExportedEmbedder:
         self.max_tokens = int(meta["max_seq_length"]) - 2
         self.dim = int(meta["dim"])
         self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
+        self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
         self._run = self._load(directory, threads)
 
     def _load(
@@ -667,13 +681,37 @@ class ExportedEmbedder:
             bar = tqdm(total=n, desc="encoding", unit="text")
         for start in range(0, n, max(1, batch_size)):
             idx = order[start : start + batch_size]
-            ids, mask = self._tokenizer.batch([texts[i] for i in idx])
+            ids, mask = self._tokenizer.batch([texts[i] for i in idx], self._pad_to)
             out[idx] = np.asarray(self._run(ids, mask), dtype=np.float32)
             if bar is not None:
                 bar.update(len(idx))
         if bar is not None:
             bar.close()
         return _normalise(out)
+
+    def warm_shapes(
+        self,
+        max_tokens: int = 128,
+        batch_sizes: Sequence[int] = (1, 2, 3, 4),
+        stop: threading.Event | None = None,
+    ) -> int:
+        """Run the model once on each input shape a short query or a new challenge's few
+        passages can have (up to ``max_tokens`` word pieces), so that no request pays for
+        compiling kernels; ``stop`` (when set) ends it between two shapes. Returns the number of
+        shapes run; 0 for onnxruntime, which does not compile per shape."""
+        if self._pad_to == 1:
+            return 0
+        limit = min(max_tokens, self._tokenizer.max_seq_length)
+        widths = sorted({_bucket(n, self._pad_to, limit) for n in range(1, limit + 1)})
+        done = 0
+        for rows in batch_sizes:
+            for width in widths:
+                if stop is not None and stop.is_set():
+                    return done
+                ids = np.zeros((rows, width), dtype=np.int64)
+                self._run(ids, np.ones_like(ids))
+                done += 1
+        return done
 
     def count_tokens(self, text: str) -> int:
         """Number of word pieces of ``text`` (without special tokens)."""

@@ -3,6 +3,9 @@ measurement, explanations of what it changed, and the replay that shows whether 
 
 Pure: numpy and scikit-learn over arrays; no Flask, no SQLAlchemy. See ``docs/ranking.md``,
 section "Learning from decisions".
+
+scikit-learn is imported only where a model is built, trained or described (importing it costs
+~1 s), so that the web app, which imports this module, starts without it.
 """
 
 from __future__ import annotations
@@ -13,20 +16,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-import sklearn
-from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from matchmaker.ranking.types import Profile
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 # --- stated interest --------------------------------------------------------------------------
 
@@ -138,6 +136,11 @@ MIN_DECISIONS = 50
 
 def candidate_models(seed: int = 0) -> dict[str, BaseEstimator]:
     """The models compared by cross-validation; the better one is kept."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return {
         "logistic_regression": make_pipeline(
             StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)
@@ -175,6 +178,8 @@ class TrainingSet:
 
 
 def _fold_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     return float(roc_auc_score(y, scores)), float(average_precision_score(y, scores))
 
 
@@ -183,6 +188,9 @@ def cross_validate(
 ) -> dict[str, dict[str, float]]:
     """Mean ROC AUC and average precision on held-out challenges, per model and for the formula
     (the formula's score as the ranking) on the very same folds. Empty when not measurable."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold
+
     n_challenges = len(set(data.groups.tolist()))
     if n_challenges < 2 or len(set(data.y.tolist())) < 2:
         return {}
@@ -213,12 +221,17 @@ class NotEnoughDecisions(ValueError):
     """Raised when the decisions cannot train a model (too few, or only one outcome)."""
 
 
-class Reranker(BaseEstimator):
+class Reranker:
     """The learned scorer: the model that cross-validation chose, fitted on every decision.
 
     :meth:`learned_score` is its probability that the office takes a pair forward. Fitted state (ending in
     ``_``) includes the metadata saved next to the model: when it was trained, on how many
     decisions, the features and the cross-validated metrics, and whether it beat the formula.
+
+    Not a subclass of scikit-learn's ``BaseEstimator``: that would import scikit-learn with
+    this module (the web app imports it). Nothing used ``get_params``/``clone`` on it, and it
+    pickles the same (``BaseEstimator`` adds nothing to the pickled state of a class outside
+    ``sklearn``), so saved models load either way.
     """
 
     def __init__(self, min_decisions: int = MIN_DECISIONS, n_splits: int = 5, seed: int = 0):
@@ -235,6 +248,8 @@ class Reranker(BaseEstimator):
             raise NotEnoughDecisions(
                 "need decisions with both outcomes (taken forward and declined) to learn"
             )
+        from sklearn.base import clone
+
         models = candidate_models(self.seed)
         self.cv_metrics_ = cross_validate(data, models, self.n_splits)
         measured = {k: v for k, v in self.cv_metrics_.items() if k != "formula"}
@@ -312,6 +327,8 @@ class Reranker(BaseEstimator):
 
     def metadata(self) -> dict[str, Any]:
         """What is saved next to the model (``reranker.json``)."""
+        import sklearn
+
         return {
             "model": self.kind_,
             "trained_at": self.trained_at_,

@@ -1,17 +1,24 @@
-"""Lexical similarity: TF-IDF over the candidate corpus, for German and English text."""
+"""Lexical similarity: TF-IDF over the candidate corpus, for German and English text.
+
+The TF-IDF is computed here with numpy and scipy.sparse, not with scikit-learn: importing
+scikit-learn costs ~0.85 s (it pulls in scipy.stats and pandas), and the lexical model is fitted
+when a web worker starts. It computes what scikit-learn's ``TfidfVectorizer(sublinear_tf=True,
+dtype=np.float32)`` computes (``tests/ranking/test_lexical.py`` compares the two).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from matchmaker.ranking.stop_words import ENGLISH_STOP_WORDS
 
 GERMAN_STOP_WORDS = frozenset(
     {
@@ -72,7 +79,119 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _fit(vectorizer: TfidfVectorizer, docs: list[Any], placeholder: Any) -> sparse.csr_matrix:
+def _strip_accents(text: str) -> str:
+    """Accents removed (NFKD, combining marks dropped), as scikit-learn's
+    ``strip_accents="unicode"``; unlike :func:`_fold`, ``ß`` stays."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def char_ngrams(text: str, low: int = 3, high: int = 5) -> list[str]:
+    """Character ``low``–``high``-grams within words, as scikit-learn's ``analyzer="char_wb"``
+    with ``strip_accents="unicode"``: lower-cased, accents stripped, each whitespace-separated
+    word padded with one space on either side; a padded word not longer than ``n`` is one
+    ``n``-gram (the whole padded word), and then no longer n-grams are taken from it."""
+    grams: list[str] = []
+    append = grams.append  # appending in a plain loop measured fastest
+    for word in _strip_accents(text.lower()).split():
+        w = f" {word} "
+        size = len(w)
+        for n in range(low, high + 1):
+            if size <= n:
+                append(w)
+                break
+            for i in range(size - n + 1):
+                append(w[i : i + n])
+    return grams
+
+
+class Tfidf:
+    """TF-IDF of documents that ``analyze`` turns into terms, as scikit-learn's
+    ``TfidfVectorizer(sublinear_tf=True, dtype=np.float32)`` with its other defaults: term
+    counts ``tf``, weight ``(1 + ln tf) * idf`` with the smoothed ``idf = ln((1 + n) /
+    (1 + df)) + 1`` of the ``n`` fitted documents, rows L2-normalised, float32.
+
+    The vocabulary is every term of the fitted documents, sorted (the column order of
+    scikit-learn's ``get_feature_names_out``); terms not in it are ignored by :meth:`transform`.
+    """
+
+    def __init__(self, analyze: Callable[[Any], Sequence[str]]) -> None:
+        self.analyze = analyze
+
+    def fit_transform(self, docs: Sequence[Any]) -> sparse.csr_matrix:
+        """Fit the vocabulary and IDF on ``docs`` and return their TF-IDF rows; raises
+        ``ValueError`` when the documents have no term at all (as scikit-learn does)."""
+        counted = [Counter(self.analyze(d)) for d in docs]
+        terms = sorted(set().union(*counted))
+        if not terms:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        self.vocabulary_ = {t: j for j, t in enumerate(terms)}
+        x = self._counts(counted)
+        df = np.bincount(x.indices, minlength=len(terms)).astype(np.float32)
+        df += 1.0
+        self.idf_ = np.full_like(df, len(docs) + 1)
+        self.idf_ /= df
+        np.log(self.idf_, out=self.idf_)
+        self.idf_ += 1.0
+        return self._weigh(x)
+
+    def fit(self, docs: Sequence[Any]) -> Tfidf:
+        """Fit the vocabulary and IDF on ``docs``."""
+        self.fit_transform(docs)
+        return self
+
+    def transform(self, docs: Sequence[Any]) -> sparse.csr_matrix:
+        """TF-IDF rows of ``docs`` in the fitted vocabulary."""
+        return self._weigh(self._counts([Counter(self.analyze(d)) for d in docs]))
+
+    def get_feature_names_out(self) -> np.ndarray:
+        """The vocabulary in column order, as an object array (as scikit-learn's)."""
+        return np.array(list(self.vocabulary_), dtype=object)
+
+    def _counts(self, counted: Sequence[Counter[str]]) -> sparse.csr_matrix:
+        vocabulary = self.vocabulary_
+        indices: list[int] = []
+        values: list[int] = []
+        indptr = [0]
+        for counts in counted:
+            try:
+                indices.extend(map(vocabulary.__getitem__, counts))
+                values.extend(counts.values())
+            except KeyError:  # a term the fitted documents do not have: ignored
+                del indices[indptr[-1] :]
+                for t, n in counts.items():
+                    j = vocabulary.get(t)
+                    if j is not None:
+                        indices.append(j)
+                        values.append(n)
+            indptr.append(len(indices))
+        index = np.int32 if len(indices) <= np.iinfo(np.int32).max else np.int64
+        x = sparse.csr_matrix(
+            (
+                np.array(values, dtype=np.float32),
+                np.array(indices, dtype=index),
+                np.array(indptr, dtype=index),
+            ),
+            shape=(len(counted), len(vocabulary)),
+        )
+        x.sort_indices()
+        return x
+
+    def _weigh(self, x: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Counts to L2-normalised ``(1 + ln tf) * idf``, in place."""
+        np.log(x.data, out=x.data)
+        x.data += 1.0
+        x.data *= self.idf_[x.indices]
+        # As scikit-learn: float32 squares summed in float64, division in float64.
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=x.shape[0]))
+        norms[norms == 0.0] = 1.0
+        x.data = (x.data / norms[rows]).astype(np.float32)
+        return x
+
+
+def _fit(vectorizer: Tfidf, docs: list[Any], placeholder: Any) -> sparse.csr_matrix:
     """``fit_transform`` that also works on a corpus without a single term (no candidates yet,
     or only stop words): the vocabulary is then a placeholder no text contains, so every
     similarity is 0 instead of an error."""
@@ -104,7 +223,7 @@ class LexicalModel:
         counts: Counter[str] = Counter()
         for ws in tokens:
             counts.update(ws)
-        self.words_ = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
+        self.words_ = Tfidf(_identity)
         self.word_matrix_ = _fit(
             self.words_, [[term(w) for w in ws] for ws in tokens], ["\x00"]
         ).tocsr()
@@ -117,21 +236,22 @@ class LexicalModel:
             if n > best.get(t, 0):
                 best[t], self.surface_[t] = n, w
         if self.analyzer == "char":
-            self.chars_ = TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=(3, 5),
-                sublinear_tf=True,
-                strip_accents="unicode",
-                dtype=np.float32,
-            )
+            self.chars_ = Tfidf(char_ngrams)
             self.matrix_ = _fit(self.chars_, list(texts), "\x00\x00\x00").tocsc()
         else:
             self.matrix_ = self.word_matrix_.tocsc()
         return self
 
     def word_vectors(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """TF-IDF rows of texts in the word model (the space of key terms)."""
-        return self.words_.transform([analyse(t) for t in texts]).tocsr()
+        """TF-IDF rows of texts in the word model (the space of key terms). The last result is
+        kept: a ranking request asks for the same query's rows to score and then to explain."""
+        key = tuple(texts)
+        last = getattr(self, "_last_words", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        rows = self.words_.transform([analyse(t) for t in texts]).tocsr()
+        self._last_words = (key, rows)
+        return rows
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF rows of query texts in the scoring model's space."""

@@ -36,7 +36,6 @@ from _synthetic import groups_jsonl  # noqa: E402
 
 from matchmaker import create_app, imports  # noqa: E402
 from matchmaker.config import Settings  # noqa: E402
-from matchmaker.ranking.encoders import make_embedder  # noqa: E402
 from matchmaker.ranking.passages import profile_passages  # noqa: E402
 
 
@@ -51,12 +50,7 @@ def main() -> None:
 
     url = fresh_database()
     settings = Settings.from_env()
-    embedder = make_embedder(
-        settings.embedding_model,
-        args.backend or settings.encoder_backend,
-        cache_dir=Path(settings.encoder_cache),
-        threads=args.threads,
-    )
+    embedder = settings.make_embedder(backend=args.backend, threads=args.threads)
     data = groups_jsonl(args.groups, args.publications)
     kind, rows = imports.parse(data)
     passages = list(

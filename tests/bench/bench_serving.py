@@ -28,14 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
+import _gunicorn  # noqa: E402
 import numpy as np  # noqa: E402
 from _pg import fresh_database  # noqa: E402
 from _synthetic import challenge, group  # noqa: E402
@@ -49,7 +48,6 @@ from matchmaker.config import Settings  # noqa: E402
 from matchmaker.groups.models import Publication, ResearchGroup  # noqa: E402
 from matchmaker.matching.models import IndexState, PassageEmbedding  # noqa: E402
 from matchmaker.organisations.models import Organisation  # noqa: E402
-from matchmaker.ranking.encoders import make_embedder  # noqa: E402
 from matchmaker.ranking.passages import _titled, profile_passages, split_sentences, text_hash  # noqa: E402
 from matchmaker.ranking.seed import challenge_profile, group_profile  # noqa: E402
 from matchmaker.strategy import service as strategy  # noqa: E402
@@ -239,25 +237,14 @@ def serve_and_measure(url: str, token: str, ids: list[int], duration: int) -> di
         "GUNICORN_TIMEOUT": "600",
     }
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "gunicorn.log", "w"),  # noqa: SIM115
-    )
+    server = _gunicorn.start(env, stderr=open(tmp / "gunicorn.log", "w"))  # noqa: SIM115
     try:
-        ready_in_a_row = 0
-        while ready_in_a_row < 20:
-            if server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {tmp / 'gunicorn.log'}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=5) as r:
-                    ready_in_a_row += r.status == 200
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                ready_in_a_row = 0
-                time.sleep(1.0)
-        ready = time.perf_counter() - started
+        try:
+            _, ready = _gunicorn.wait_ready(
+                server, f"http://127.0.0.1:{PORT}/readyz", started=started, poll=1.0, limit=3600
+            )
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; see {tmp / 'gunicorn.log'}") from exc
         script = tmp / "matches.lua"
         paths = "{" + ", ".join(f'"/api/v1/challenges/{i}/matches?top=10"' for i in ids) + "}"
         script.write_text(WRK_SCRIPT.format(PATHS=paths, TOKEN=token))
@@ -328,12 +315,7 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     settings = Settings.from_env()
     # The service's encoder backend: its model id is the one the workers look vectors up by.
-    embedder = make_embedder(
-        settings.embedding_model,
-        settings.encoder_backend,
-        cache_dir=Path(settings.encoder_cache),
-        threads=1,
-    )
+    embedder = settings.make_embedder(threads=1)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         url = fresh_database()

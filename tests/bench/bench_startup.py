@@ -22,49 +22,24 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+import _gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8792
 BIN = Path(sys.executable).parent
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 def measure(env: dict[str, str], rounds: int) -> list[tuple[float, float]]:
     out = []
     for _ in range(rounds):
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _gunicorn.start(env)
         try:
-            first = None
-            in_a_row = 0
-            while in_a_row < 20:
-                if server.poll() is not None:
-                    raise RuntimeError("gunicorn exited")
-                if time.perf_counter() - started > 300:
-                    raise RuntimeError("not ready within 300 s")
-                if _ready(f"http://127.0.0.1:{PORT}/readyz"):
-                    in_a_row += 1
-                    first = first or time.perf_counter() - started
-                else:
-                    in_a_row = 0
-                    time.sleep(0.01)
-            out.append((first or 0.0, time.perf_counter() - started))
+            out.append(
+                _gunicorn.wait_ready(server, f"http://127.0.0.1:{PORT}/readyz", started=started)
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

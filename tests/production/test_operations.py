@@ -39,6 +39,21 @@ def test_readyz_waits_for_the_index_then_is_ready(app) -> None:
     assert client.get("/healthz").status_code == 200
 
 
+def test_after_the_index_the_warm_up_compiles_the_query_shapes(app, caplog) -> None:
+    matcher = app.extensions["matchmaker.matcher"]
+    with caplog.at_level(logging.INFO, logger="matchmaker"):
+        matcher.warm_up().join(120)
+    assert not matcher.warm_thread.is_alive()
+    assert matcher.index_loaded and not matcher.last_error
+    warm_shapes = getattr(matcher.embedder, "warm_shapes", None)
+    expected = warm_shapes() if warm_shapes is not None else 0  # the same shapes once more
+    warmed = [r.getMessage() for r in caplog.records if "input shapes" in r.getMessage()]
+    if expected:  # an OpenVINO backend (the default): one line naming the shapes
+        assert warmed and warmed[0].startswith(f"encoder warmed for {expected} input shapes")
+    else:
+        assert not warmed
+
+
 def test_readyz_is_not_ready_without_the_database(settings: Settings, embedder) -> None:
     broken = replace(settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     app = create_app(broken, embedder=embedder, TESTING=True)

@@ -117,6 +117,46 @@ def test_backend_matches_torch_fp32(
     assert [emb.count_tokens(t) for t in texts] == [ref.count_tokens(t) for t in texts]
 
 
+def test_shape_buckets_round_up_within_the_limit() -> None:
+    assert [encoders._bucket(n, 8, 256) for n in (1, 8, 9, 33, 250, 256)] == [
+        8,
+        8,
+        16,
+        40,
+        256,
+        256,
+    ]
+    assert encoders._bucket(5, 1, 256) == 5
+    assert encoders._bucket(300, 8, 256) == 300  # never shorter than the input
+
+
+def test_padding_to_a_shape_bucket_does_not_change_vectors(
+    texts: list[str], cache_dir: Path
+) -> None:
+    _need("openvino-bf16")
+    emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
+    assert emb._pad_to == encoders.SHAPE_STEP == 8
+    for text in texts[-4:] + texts[:2]:
+        ids, mask = emb._tokenizer.batch([text])  # exact length
+        padded_ids, padded_mask = emb._tokenizer.batch([text], emb._pad_to)
+        assert padded_ids.shape[1] % 8 == 0 or padded_ids.shape[1] == 256
+        assert padded_mask.sum() == mask.sum()
+        exact = np.asarray(emb._run(ids, mask))[0]
+        padded = np.asarray(emb._run(padded_ids, padded_mask))[0]
+        cosine = float(exact @ padded / np.linalg.norm(exact) / np.linalg.norm(padded))
+        assert cosine > 0.99999, (text, cosine)
+
+
+def test_warm_shapes_runs_every_query_shape_once(cache_dir: Path) -> None:
+    _need("openvino")
+    emb = encoders.make_embedder(backend="openvino", cache_dir=cache_dir, threads=1)
+    seen: list[tuple[int, int]] = []
+    run = emb._run
+    emb._run = lambda ids, mask: seen.append(ids.shape) or run(ids, mask)
+    assert emb.warm_shapes(max_tokens=32, batch_sizes=(1, 3)) == 8
+    assert seen == [(1, 8), (1, 16), (1, 24), (1, 32), (3, 8), (3, 16), (3, 24), (3, 32)]
+
+
 def test_model_ids_differ_per_backend() -> None:
     ids = {f"all-MiniLM-L6-v2:384:{b}" for b in encoders.BACKENDS}
     assert len(ids) == len(encoders.BACKENDS)
