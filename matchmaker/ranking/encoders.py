@@ -47,7 +47,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -690,22 +690,23 @@ class ExportedEmbedder:
         return _normalise(out)
 
     def warm_shapes(
-        self,
-        max_tokens: int = 128,
-        batch_sizes: Sequence[int] = (1, 2, 3, 4),
-        stop: threading.Event | None = None,
+        self, plan: Mapping[int, int] | None = None, stop: threading.Event | None = None
     ) -> int:
-        """Run the model once on each input shape a short query or a new challenge's few
-        passages can have (up to ``max_tokens`` word pieces), so that no request pays for
-        compiling kernels; ``stop`` (when set) ends it between two shapes. Returns the number of
-        shapes run; 0 for onnxruntime, which does not compile per shape."""
+        """Run the model once on each input shape that a short query or a new challenge's text
+        can have, so that no request pays for compiling kernels: ``plan`` maps a number of
+        texts to the longest input (word pieces) warmed for it; by default one or two texts up
+        to the model's window and three or four up to 128. ``stop`` (when set) ends it between
+        two shapes. Returns the number of shapes run; 0 for onnxruntime, which does not compile
+        per shape."""
         if self._pad_to == 1:
             return 0
-        limit = min(max_tokens, self._tokenizer.max_seq_length)
-        widths = sorted({_bucket(n, self._pad_to, limit) for n in range(1, limit + 1)})
+        window = self._tokenizer.max_seq_length
+        if plan is None:
+            plan = {1: window, 2: window, 3: 128, 4: 128}
         done = 0
-        for rows in batch_sizes:
-            for width in widths:
+        for rows, longest in plan.items():
+            limit = min(longest, window)
+            for width in sorted({_bucket(n, self._pad_to, limit) for n in range(1, limit + 1)}):
                 if stop is not None and stop.is_set():
                     return done
                 ids = np.zeros((rows, width), dtype=np.int64)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -153,8 +154,16 @@ def test_warm_shapes_runs_every_query_shape_once(cache_dir: Path) -> None:
     seen: list[tuple[int, int]] = []
     run = emb._run
     emb._run = lambda ids, mask: seen.append(ids.shape) or run(ids, mask)
-    assert emb.warm_shapes(max_tokens=32, batch_sizes=(1, 3)) == 8
-    assert seen == [(1, 8), (1, 16), (1, 24), (1, 32), (3, 8), (3, 16), (3, 24), (3, 32)]
+    assert emb.warm_shapes({1: 32, 3: 16}) == 6
+    assert seen == [(1, 8), (1, 16), (1, 24), (1, 32), (3, 8), (3, 16)]
+    seen.clear()
+    stop = threading.Event()
+    stop.set()
+    assert emb.warm_shapes({1: 32}, stop=stop) == 0 and not seen
+    seen.clear()
+    window = emb._tokenizer.max_seq_length
+    assert emb.warm_shapes({1: 10_000}) == window // 8  # never beyond the model's window
+    assert seen[-1] == (1, window)
 
 
 def test_model_ids_differ_per_backend() -> None:
