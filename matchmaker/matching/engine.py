@@ -249,7 +249,9 @@ class Matcher:
         self.last_error = ""
         #: The thread :meth:`warm_up` started (None until then).
         self.warm_thread: threading.Thread | None = None
+        self._warm_lock = threading.Lock()
         self._stop_warming = threading.Event()
+        self._shapes_warmed = False
 
     @property
     def embedder(self) -> Embedder:
@@ -342,38 +344,48 @@ class Matcher:
     def warm_up(self) -> threading.Thread:
         """Load the model and build the index in a background thread (after the fork); then,
         with the worker already ready, compile the encoder's kernels for the input shapes of
-        short queries (OpenVINO backends) so that the first new challenges do not pay for it."""
+        queries and new challenges (OpenVINO backends, once per process) so that the first
+        requests do not pay for it. While a warm-up runs, calling this again (``/readyz`` does
+        on every poll of a worker that is not ready) returns the running thread."""
+        with self._warm_lock:
+            running = self.warm_thread
+            if running is not None and running.is_alive():
+                return running
+            thread = threading.Thread(target=self._warm_up, name="warm-up", daemon=True)
+            self.warm_thread = thread
+            _warming.add(self)
+            thread.start()
+            return thread
 
-        def target() -> None:
-            try:
-                embedder = self.embedder
-            except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("loading the embedding model failed")
-                return
-            thread = self.rebuild_in_background()
-            if thread is not None:
-                thread.join()
-            warm_shapes = getattr(embedder, "warm_shapes", None)
-            if warm_shapes is not None:
-                started = time.perf_counter()
-                try:
-                    shapes = warm_shapes(stop=self._stop_warming)
-                except Exception:  # only speed is at stake: requests compile what they meet
-                    log.exception("warming the encoder's input shapes failed")
-                    return
-                if shapes:
-                    log.info(
-                        "encoder warmed for %d input shapes in %.1f s",
-                        shapes,
-                        time.perf_counter() - started,
-                    )
-
-        thread = threading.Thread(target=target, name="warm-up", daemon=True)
-        thread.start()
-        self.warm_thread = thread
-        _warming.add(self)
-        return thread
+    def _warm_up(self) -> None:
+        try:
+            embedder = self.embedder
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("loading the embedding model failed")
+            return
+        thread = self.rebuild_in_background()
+        if thread is not None:
+            thread.join()
+        elif self.building:
+            with self._building:  # a request started the build: let it finish first
+                pass
+        warm_shapes = getattr(embedder, "warm_shapes", None)
+        if warm_shapes is None or self._shapes_warmed:
+            return
+        started = time.perf_counter()
+        try:
+            shapes = warm_shapes(stop=self._stop_warming)
+        except Exception:  # only speed is at stake: requests compile what they meet
+            log.exception("warming the encoder's input shapes failed")
+            return
+        self._shapes_warmed = not self._stop_warming.is_set()
+        if shapes:
+            log.info(
+                "encoder warmed for %d input shapes in %.1f s",
+                shapes,
+                time.perf_counter() - started,
+            )
 
     def stop_warm_up(self, seconds: float = 10.0) -> None:
         """Ask a running warm-up to stop after the current step and wait up to ``seconds``."""

@@ -54,6 +54,19 @@ def test_after_the_index_the_warm_up_compiles_the_query_shapes(app, caplog) -> N
         assert not warmed
 
 
+def test_one_warm_up_at_a_time_and_the_shapes_once(app, caplog) -> None:
+    matcher = app.extensions["matchmaker.matcher"]
+    with caplog.at_level(logging.INFO, logger="matchmaker"):
+        first = matcher.warm_up()
+        assert matcher.warm_up() is first  # /readyz polls while the worker is loading
+        first.join(120)
+        second = matcher.warm_up()  # a later warm-up (the first one failed, say) runs anew
+        assert second is not first
+        second.join(120)
+    warmed = [r for r in caplog.records if "input shapes" in r.getMessage()]
+    assert len(warmed) == (1 if getattr(matcher.embedder, "warm_shapes", None) else 0)
+
+
 def test_readyz_is_not_ready_without_the_database(settings: Settings, embedder) -> None:
     broken = replace(settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     app = create_app(broken, embedder=embedder, TESTING=True)
