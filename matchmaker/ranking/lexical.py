@@ -216,9 +216,12 @@ class LexicalModel:
         if analyzer not in {"word", "char"}:
             raise ValueError(f"unknown lexical analyzer {analyzer!r}")
         self.analyzer = analyzer
+        #: The last :meth:`word_vectors` call: (texts, rows); valid for the current fit only.
+        self._last_words: tuple[tuple[str, ...], sparse.csr_matrix] | None = None
 
     def fit(self, texts: Sequence[str]) -> LexicalModel:
         """Fit the vocabulary and IDF on the candidate corpus; keep the candidates' matrices."""
+        self._last_words = None  # rows of the previous vocabulary
         tokens = [words(t) for t in texts]
         counts: Counter[str] = Counter()
         for ws in tokens:
@@ -246,7 +249,7 @@ class LexicalModel:
         """TF-IDF rows of texts in the word model (the space of key terms). The last result is
         kept: a ranking request asks for the same query's rows to score and then to explain."""
         key = tuple(texts)
-        last = getattr(self, "_last_words", None)
+        last = self._last_words
         if last is not None and last[0] == key:
             return last[1]
         rows = self.words_.transform([analyse(t) for t in texts]).tocsr()

@@ -175,6 +175,10 @@ def test_the_same_query_is_analysed_once_in_a_row() -> None:
     assert other is not first and other.nnz == 2
     again = model.word_vectors(["heat pumps", "copper"])
     assert again is not first and (again != first).nnz == 0
+    # Fitted anew, the same texts get rows of the new vocabulary, not the kept ones.
+    model.fit(["Copper slag", "Heat pumps", "Hydrogen electrolysers"])
+    refitted = model.word_vectors(["heat pumps", "copper"])
+    assert refitted.shape[1] == len(model.terms_) != again.shape[1]
 
 
 # The web app as gunicorn imports it (``wsgi``), then what a worker does when it builds its index
