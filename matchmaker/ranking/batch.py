@@ -9,16 +9,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matchmaker.fields import FIELD_KEYS
 from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.language import LanguageCentring
+from matchmaker.ranking.passages import profile_passages
 from matchmaker.ranking.scoring import COMPONENTS, DEFAULT_CONFIG, CandidateIndex, ScoringConfig
 from matchmaker.ranking.store import MemoryVectorStore, VectorStore, encode_cached
 from matchmaker.ranking.types import Document, Profile
 
 TRL = Annotated[int, Field(ge=1, le=9)]
 FieldOfAction = Literal[FIELD_KEYS]  # type: ignore[valid-type]
+Language = Literal["de", "en", "other"]
 
 
 class InputError(ValueError):
@@ -35,6 +39,8 @@ class _DocumentLine(BaseModel):
     id: str | None = None
     title: str | None = None
     text: str | None = None
+    # Documented extension: the document's language; detected when absent.
+    language: Language | None = None
 
 
 class _ProfileLine(BaseModel):
@@ -51,6 +57,7 @@ class _ProfileLine(BaseModel):
     trl_max: TRL | None = None
     capacity: Annotated[int, Field(ge=0)] | None = None
     institution: str | None = None
+    language: Language | None = None
 
     def profile(self) -> Profile:
         return Profile(
@@ -58,7 +65,7 @@ class _ProfileLine(BaseModel):
             title=self.title or "",
             text=self.text or "",
             documents=tuple(
-                Document(d.id or f"{self.id}#{i + 1}", d.title or "", d.text or "")
+                Document(d.id or f"{self.id}#{i + 1}", d.title or "", d.text or "", d.language)
                 for i, d in enumerate(self.documents or ())
             ),
             fields=tuple(dict.fromkeys(self.fields or ())),
@@ -68,6 +75,7 @@ class _ProfileLine(BaseModel):
             trl_max=self.trl_max,
             capacity=self.capacity,
             institution=self.institution,
+            language=self.language,
         )
 
 
@@ -157,12 +165,24 @@ def rank_batch(
     if not candidates:
         return
     store = store if store is not None else MemoryVectorStore()
-    index = CandidateIndex.build(candidates, embedder, store, show_progress)
+    passages = [profile_passages(c, embedder) for c in candidates]
+    candidate_vectors = encode_cached(
+        embedder, [p.text for ps in passages for p in ps], store, 32, show_progress
+    )
+    query_passages = [profile_passages(q, embedder) for q in queries]
+    query_vectors = [encode_cached(embedder, [p.text for p in ps], store) for ps in query_passages]
+    # Language means from both files: a German query file against English candidates has
+    # its own German mean (see ranking/language.py).
+    centring = LanguageCentring().fit(
+        np.concatenate([candidate_vectors, *query_vectors]),
+        [p.language for ps in (*passages, *query_passages) for p in ps],
+    )
+    index = CandidateIndex(
+        candidates, passages, candidate_vectors, embedder=embedder, centring=centring
+    )
     for start in range(0, len(queries), chunk):
         block = list(queries[start : start + chunk])
-        vectors = [
-            encode_cached(embedder, [p.text for p in index.query_passages(q)], store) for q in block
-        ]
+        vectors = query_vectors[start : start + chunk]
         scores, parts = index.score_matrix(block, vectors, strategy=strategy, config=config)
         for row, query in enumerate(block):
             order = index.top_indices(scores[row], top, exclude={query.id})

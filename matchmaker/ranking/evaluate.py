@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.language import LanguageCentring
+from matchmaker.ranking.passages import profile_passages
 from matchmaker.ranking.scoring import (
     AGGREGATIONS,
     COMPONENTS,
@@ -86,6 +88,8 @@ class Evaluation:
     index: CandidateIndex
     queries: list
     query_vectors: list[np.ndarray]
+    #: The groups' passage vectors as the model gave them (the index holds centred ones).
+    group_vectors: np.ndarray
 
     @classmethod
     def prepare(
@@ -95,14 +99,22 @@ class Evaluation:
         store: VectorStore | None = None,
         show_progress: bool = False,
     ) -> Evaluation:
-        """Embed the groups (the candidates) and the judged challenges (the queries)."""
-        index = CandidateIndex.build(data.groups, embedder, store, show_progress)
+        """Embed the groups (the candidates) and the judged challenges (the queries); language
+        centring is fitted on both sides, as the service does."""
+        passages = [profile_passages(g, embedder) for g in data.groups]
+        texts = [p.text for ps in passages for p in ps]
+        group_vectors = encode_cached(embedder, texts, store, 32, show_progress)
         queries = [c for c in data.challenges if c.id in data.judgements]
-        vectors = [
-            encode_cached(embedder, [p.text for p in index.query_passages(q)], store)
-            for q in queries
-        ]
-        return cls(data, index, queries, vectors)
+        query_passages = [profile_passages(q, embedder) for q in queries]
+        vectors = [encode_cached(embedder, [p.text for p in ps], store) for ps in query_passages]
+        centring = LanguageCentring().fit(
+            np.concatenate([group_vectors, *vectors]),
+            [p.language for ps in (*passages, *query_passages) for p in ps],
+        )
+        index = CandidateIndex(
+            data.groups, passages, group_vectors, embedder=embedder, centring=centring
+        )
+        return cls(data, index, queries, vectors, group_vectors)
 
     def score(self, config: ScoringConfig, index: CandidateIndex | None = None) -> dict[str, float]:
         """Metrics of one configuration."""
@@ -115,22 +127,62 @@ class Evaluation:
     def all_vectors(self) -> np.ndarray:
         """Every real passage vector of the set: the groups' (in index order), then the
         judged challenges'; rows of two evaluations of the same data correspond."""
-        ix = self.index
-        rows = [
-            ix.vectors[ix.offsets[i] : ix.offsets[i] + len(p)] for i, p in enumerate(ix.passages)
-        ]
-        return np.concatenate([*rows, *self.query_vectors]).astype(np.float32)
+        return np.concatenate([self.group_vectors, *self.query_vectors]).astype(np.float32)
 
     def with_lexical(self, analyzer: str) -> CandidateIndex:
         """The same index with another lexical analyzer (no re-embedding)."""
         ix = self.index
-        passages = ix.passages
-        rows = np.concatenate(
-            [ix.vectors[ix.offsets[i] : ix.offsets[i] + len(p)] for i, p in enumerate(passages)]
-        )
         return CandidateIndex(
-            ix.candidates, passages, rows, embedder=ix.embedder, lexical_analyzer=analyzer
+            ix.candidates,
+            ix.passages,
+            self.group_vectors,
+            embedder=ix.embedder,
+            lexical_analyzer=analyzer,
+            centring=ix.centring,
+            centre=ix.centring is not None,
         )
+
+    def without_centring(self) -> CandidateIndex:
+        """The same index without language centring (for the comparison in the report)."""
+        ix = self.index
+        return CandidateIndex(
+            ix.candidates, ix.passages, self.group_vectors, embedder=ix.embedder, centre=False
+        )
+
+    def languages(self) -> tuple[list[str], list[str]]:
+        """The language of each judged challenge and of each group (its own text's)."""
+        return (
+            [q.language or "en" for q in self.queries],
+            [g.language or "en" for g in self.data.groups],
+        )
+
+    def by_language(
+        self, config: ScoringConfig, index: CandidateIndex | None = None
+    ) -> tuple[dict[str, dict[str, float]], dict[str, tuple[float, int]]]:
+        """Metrics per challenge language, and the median rank of the groups judged ≥ 2 per
+        (challenge language → group language) with how many such pairs there are."""
+        ix = index or self.index
+        scores, _ = ix.score_matrix(self.queries, self.query_vectors, config=config)
+        query_langs, group_langs = self.languages()
+        ids = [q.id for q in self.queries]
+        per_language: dict[str, dict[str, float]] = {}
+        for lang in sorted(set(query_langs)):
+            rows = [i for i, ql in enumerate(query_langs) if ql == lang]
+            per_language[f"{lang} ({len(rows)})"] = metrics_for_scores(
+                scores[rows], [ids[i] for i in rows], ix.candidate_ids, self.data.judgements
+            )
+        ranks: dict[str, list[int]] = {}
+        position = {cid: j for j, cid in enumerate(ix.candidate_ids)}
+        for row, q in enumerate(self.queries):
+            order = np.lexsort((np.arange(scores.shape[1]), -scores[row]))
+            rank_of = np.empty(len(order), dtype=np.int64)
+            rank_of[order] = np.arange(1, len(order) + 1)
+            for gid, rel in self.data.judgements.get(q.id, {}).items():
+                if rel >= RELEVANT and gid in position:
+                    pair = f"{query_langs[row]}→{group_langs[position[gid]]}"
+                    ranks.setdefault(pair, []).append(int(rank_of[position[gid]]))
+        medians = {k: (float(np.median(v)), len(v)) for k, v in sorted(ranks.items())}
+        return per_language, medians
 
 
 def configurations(base: ScoringConfig = DEFAULT_CONFIG) -> dict[str, ScoringConfig]:
@@ -187,8 +239,35 @@ def report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
             base.with_weights(lexical=1), index
         )
         lex_rows[f"full, {analyzer}"] = evaluation.score(base, index)
-    out += [markdown_table(lex_rows)]
+    out += [markdown_table(lex_rows), "", language_report(evaluation, base)]
     return "\n".join(out) + "\n"
+
+
+def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
+    """Per challenge language, and median ranks per language pair, with and without centring."""
+    out = ["By challenge language (full formula):", ""]
+    variants = {"language-centred (default)": evaluation.index}
+    if evaluation.index.centring is not None:
+        variants["not centred"] = evaluation.without_centring()
+    rows: dict[str, dict[str, float]] = {}
+    pair_lines = [
+        "| Pair (challenge → group) | " + " | ".join(variants) + " | judged ≥ 2 |",
+        "|---|" + "---:|" * (len(variants) + 1),
+    ]
+    pair_values: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for name, index in variants.items():
+        per_language, medians = evaluation.by_language(base, index)
+        for lang, metrics in per_language.items():
+            rows[f"{lang}, {name}"] = metrics
+        for pair, (median, n) in medians.items():
+            pair_values.setdefault(pair, []).append(f"{median:g}")
+            counts[pair] = n
+    out += [markdown_table(rows, "Challenge language"), ""]
+    out += ["Median rank of the groups judged ≥ 2, per language pair (full formula):", ""]
+    for pair, values in pair_values.items():
+        pair_lines.append(f"| {pair} | " + " | ".join(values) + f" | {counts[pair]} |")
+    return "\n".join(out + pair_lines)
 
 
 def gate_table(

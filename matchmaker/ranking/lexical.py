@@ -34,6 +34,18 @@ GERMAN_STOP_WORDS = frozenset(
         "unser", "unter", "vom", "von", "vor", "wann", "war", "waren", "was", "weil", "welche",
         "welchem", "welchen", "welcher", "wenn", "wer", "werden", "wie", "wir", "wird", "wo", "zu",
         "zum", "zur", "zwischen",
+        # Abbreviations and further function words, which say nothing as key terms.
+        "bzw", "ggf", "usw", "inkl", "exkl", "evtl", "vgl", "bzgl", "bspw", "sog", "mind", "etc",
+        "ca", "nr", "abs", "daß", "wurde", "wurden", "worden", "sowohl", "bereits",
+        "dabei", "hierbei", "wobei", "jedoch", "zudem", "sodass", "derzeit", "aktuell",
+        "heute", "rund", "mehrere", "einige", "viele", "weitere", "weiteren", "neue",
+        "neuen", "neuer", "neues", "haben", "habe", "hatten", "sei", "seit", "seien", "werde",
+        "wäre", "würde", "würden", "könnte", "könnten", "möchten", "wollen", "ihnen",
+        "ihren", "ihrem", "ihrer", "unsere", "unserer", "unseren", "unserem", "beim",
+        "bisher", "dafür", "darauf", "daraus", "darin", "davon", "dazu", "deren", "denen",
+        "immer", "innerhalb", "keinen", "mittels", "möglich",
+        "nun", "oft", "pro", "selbst", "sondern", "statt", "trotz", "während", "weiter",
+        "wegen", "wieder", "ziel", "zwar", "z.b", "u.a", "d.h",
     }
 )  # fmt: skip
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | GERMAN_STOP_WORDS

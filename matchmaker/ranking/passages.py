@@ -7,10 +7,22 @@ import re
 from collections.abc import Callable
 
 from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.language import detect_language
 from matchmaker.ranking.types import Passage, Profile
 
 # A sentence ends at . ! ? or ; followed by white space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n\s*")
+#: Abbreviations after which a full stop does not end the sentence (German and English),
+#: lower-case, without their final full stop; "z. B." ends in "b", "u. a." in "a".
+ABBREVIATIONS = frozenset(
+    {
+        "bzw", "ca", "nr", "z", "b", "zb", "u", "a", "ua", "d", "h", "dh", "usw", "ggf", "inkl",
+        "exkl", "evtl", "vgl", "bzgl", "sog", "max", "min", "mind", "abs", "abb", "tab", "kap",
+        "bspw", "etc", "dr", "prof", "ing", "dipl", "st", "str", "mio", "mrd", "tsd", "jh",
+        "e", "g", "i", "eg", "ie", "vs", "approx", "fig", "no", "resp", "cf", "al", "mr", "ms",
+    }
+)  # fmt: skip
+_LAST_WORD = re.compile(r"(?:^|[\s(/-])([^\W\d_]{1,6})\.$")
 
 
 def text_hash(text: str) -> str:
@@ -18,9 +30,31 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _ends_with_abbreviation(piece: str) -> bool:
+    match = _LAST_WORD.search(piece)
+    return match is not None and match.group(1).lower() in ABBREVIATIONS
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences with whitespace normalised; empty pieces are dropped."""
-    return [" ".join(s.split()) for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Split ``text`` into sentences with whitespace normalised; empty pieces are dropped.
+
+    A full stop after a known abbreviation (``bzw.``, ``z. B.``, ``ca.``, ``Nr.``, ``e.g.``)
+    does not end a sentence, nor one followed by a lower-case word or a digit.
+    """
+    sentences: list[str] = []
+    glue = False
+    for raw in _SENTENCE_END.split(text):
+        piece = " ".join(raw.split()) if raw else ""
+        if not piece:
+            glue = False
+            continue
+        starts_low = piece[0].islower() or piece[0].isdigit()
+        if sentences and glue and (starts_low or _ends_with_abbreviation(sentences[-1])):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+        glue = piece.endswith(".") and "\n" not in raw[-1:]
+    return sentences
 
 
 def _split_word(word: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
@@ -108,12 +142,17 @@ def profile_passages(
     ``max_tokens`` defaults to the embedder's window.
     """
     window = max_tokens or embedder.max_tokens
-    parts = [(profile.id, profile.title, _titled(profile.title, profile.text))]
-    parts += [(d.id, d.title or d.id, _titled(d.title, d.text)) for d in profile.documents]
+    own = _titled(profile.title, profile.text)
+    parts = [(profile.id, profile.title, own, profile.language)]
+    parts += [
+        (d.id, d.title or d.id, _titled(d.title, d.text), d.language or profile.language)
+        for d in profile.documents
+    ]
     passages: list[Passage] = []
-    for doc_id, doc_title, body in parts:
+    for doc_id, doc_title, body, language in parts:
+        lang = language or detect_language(body)
         for piece in split_passages(body, embedder.count_tokens, window):
-            passages.append(Passage(doc_id, doc_title, piece))
+            passages.append(Passage(doc_id, doc_title, piece, lang))
     return passages
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from matchmaker.fields import FIELD_KEYS
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.explain import explain
+from matchmaker.ranking.language import LanguageCentring
 from matchmaker.ranking.lexical import LexicalModel
 from matchmaker.ranking.passages import profile_passages, profile_text
 from matchmaker.ranking.store import VectorStore, encode_cached
@@ -34,8 +35,8 @@ class ScoringConfig:
     weights: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(
             {
-                "semantic": 0.35,
-                "lexical": 0.35,
+                "semantic": 0.60,
+                "lexical": 0.10,
                 "fields": 0.15,
                 "strategy": 0.10,
                 "trl": 0.05,
@@ -52,6 +53,10 @@ class ScoringConfig:
     fields_overlap: str = "jaccard"
     evidence_pairs: int = 3
     evidence_terms: int = 6
+    #: Word overlap cannot be measured between a German and an English text: for such a pair
+    #: the lexical component is left out of the weighted mean (its weight too) instead of
+    #: counting as "no overlap". False counts it as it is, as before multilingual matching.
+    lexical_same_language_only: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(COMPONENTS)
@@ -191,8 +196,15 @@ class CandidateIndex:
         *,
         embedder: Embedder | None = None,
         lexical_analyzer: str = "word",
+        centring: LanguageCentring | None = None,
+        centre: bool = True,
     ) -> None:
-        """Index ``candidates`` whose passages (in order) have the rows of ``vectors``."""
+        """Index ``candidates`` whose passages (in order) have the rows of ``vectors``.
+
+        With ``centre`` (the default), passage vectors and query vectors are language-centred
+        (:class:`~matchmaker.ranking.language.LanguageCentring`): by ``centring`` when given
+        (fitted on both sides of the matching), else by one fitted on the candidates' passages.
+        """
         if len(passages) != len(candidates):
             raise ValueError("one passage list per candidate is needed")
         counts = np.array([len(p) for p in passages])
@@ -203,6 +215,12 @@ class CandidateIndex:
         self.embedder = embedder
         self.passages = [list(p) for p in passages]
         dim = vectors.shape[1] if vectors.ndim == 2 else (embedder.dim if embedder else 0)
+        languages = [ps.language for p in passages for ps in p]
+        if centre and centring is None:
+            centring = LanguageCentring().fit(vectors, languages)
+        self.centring = centring if centre else None
+        if self.centring is not None and len(vectors):
+            vectors = self.centring.transform(vectors, languages)
         # A candidate without text gets one zero row, so every candidate owns at least one row.
         rows: list[np.ndarray] = []
         start = 0
@@ -235,13 +253,21 @@ class CandidateIndex:
         *,
         lexical_analyzer: str = "word",
         batch_size: int = 32,
+        centring: LanguageCentring | None = None,
+        centre: bool = True,
     ) -> CandidateIndex:
         """Split candidates into passages, embed them (only what ``store`` lacks) and index them."""
         passages = [profile_passages(c, embedder) for c in candidates]
         texts = [p.text for ps in passages for p in ps]
         vectors = encode_cached(embedder, texts, store, batch_size, show_progress)
         return cls(
-            candidates, passages, vectors, embedder=embedder, lexical_analyzer=lexical_analyzer
+            candidates,
+            passages,
+            vectors,
+            embedder=embedder,
+            lexical_analyzer=lexical_analyzer,
+            centring=centring,
+            centre=centre,
         )
 
     def __len__(self) -> int:
@@ -295,6 +321,9 @@ class CandidateIndex:
             v = np.asarray(v, dtype=np.float32).reshape(-1, self.matrix_t.shape[0])
             if model is not None and len(ps) != len(v):
                 raise ValueError(f"query {q.id}: {len(v)} vectors for {len(ps)} passages")
+            if self.centring is not None and len(v):
+                langs = [p.language for p in ps] if ps else [q.language or "en"] * len(v)
+                v = self.centring.transform(v, langs)
             blocks.append(v if len(v) else np.zeros((1, self.matrix_t.shape[0]), np.float32))
         counts = [len(b) for b in blocks]
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -356,16 +385,51 @@ class CandidateIndex:
             "capacity": np.broadcast_to(self.capacity, (len(queries), len(self))).copy(),
         }
 
+    def candidate_languages(self) -> list[str]:
+        """Each candidate's language: that of its own text (its first passage)."""
+        return [p[0].language if p else "en" for p in self.passages]
+
+    def same_language(self, queries: Sequence[Profile], q: _Queries) -> np.ndarray:
+        """``(n_queries, n_candidates)`` booleans: the query's and the candidate's own texts are
+        in the same language."""
+        query_langs = np.array(
+            [
+                ps[0].language if ps else (p.language or "en")
+                for p, ps in zip(queries, q.passages, strict=True)
+            ]
+        )
+        return query_langs[:, None] == np.array(self.candidate_languages())[None, :]
+
     @staticmethod
-    def combine(components: Mapping[str, np.ndarray], config: ScoringConfig) -> np.ndarray:
-        """The final score: weighted mean of the components with ``config.weights``."""
+    def combine(
+        components: Mapping[str, np.ndarray],
+        config: ScoringConfig,
+        same_language: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The final score: weighted mean of the components with ``config.weights``; where
+        ``same_language`` is False (and ``config.lexical_same_language_only``) the lexical
+        component and its weight are left out of that pair's mean."""
         total = sum(config.weights.values())
         first = next(iter(components.values()))
         score = np.zeros(first.shape, dtype=np.float32)
+        skip = (
+            same_language is not None
+            and config.lexical_same_language_only
+            and bool(config.weights.get("lexical"))
+            and not same_language.all()
+        )
         for name, weight in config.weights.items():
-            if weight:
-                score += np.float32(weight / total) * components[name]
-        return score
+            if weight and not (skip and name == "lexical"):
+                score += np.float32(weight) * components[name]
+        if not skip:
+            return score / np.float32(total)
+        lexical = np.float32(config.weights["lexical"])
+        assert same_language is not None
+        score += np.where(same_language, lexical * components["lexical"], 0)
+        # A pair whose only weighted component is the unmeasurable one scores 0.
+        denominator = np.where(same_language, total, total - lexical)
+        out = np.divide(score, denominator, out=np.zeros_like(score), where=denominator > 0)
+        return out.astype(np.float32)
 
     def score_matrix(
         self,
@@ -380,7 +444,7 @@ class CandidateIndex:
         total score and the per-component arrays of the same shape."""
         q = self._queries(queries, query_vectors, embedder)
         parts = self.components(queries, q, strategy, config)
-        return self.combine(parts, config), parts
+        return self.combine(parts, config, self.same_language(queries, q)), parts
 
     def rank(
         self,
@@ -405,7 +469,7 @@ class CandidateIndex:
         terms = self.lexical.word_vectors(q.texts)
         lexical = terms if self.lexical.analyzer == "word" else None
         parts = self.components([query], q, strategy, config, lexical)
-        scores = self.combine(parts, config)[0]
+        scores = self.combine(parts, config, self.same_language([query], q))[0]
         order = self.top_indices(scores, top, exclude)
         if not explain:
             terms = None

@@ -27,6 +27,7 @@ def challenge_profile(record: Mapping[str, Any]) -> Profile:
         fields=tuple(record.get("fields") or ()),
         trl=record.get("trl_now"),
         trl_target=record.get("trl_target"),
+        language=record.get("language"),
     )
 
 
@@ -42,13 +43,17 @@ def group_profile(record: Mapping[str, Any]) -> Profile:
             f"{'' if not methods or methods.endswith('.') else '.'} " if methods else ""
         )
         text += f"Keywords: {keywords}." if keywords else ""
-        documents.append(Document(f"{key}:methods", "Methods and keywords", text.strip()))
+        documents.append(
+            Document(f"{key}:methods", "Methods and keywords", text.strip(), record.get("language"))
+        )
     for i, pub in enumerate(record.get("publications") or ()):
         documents.append(
             Document(
                 id=pub.get("doi") or f"{key}:publication-{i + 1}",
                 title=pub.get("title") or "",
                 text=pub.get("abstract") or "",
+                # A publication is in its own language (a German group publishes in English).
+                language=pub.get("language"),
             )
         )
     return Profile(
@@ -61,6 +66,7 @@ def group_profile(record: Mapping[str, Any]) -> Profile:
         trl_max=record.get("trl_max"),
         capacity=record.get("capacity"),
         institution=record.get("institution"),
+        language=record.get("language"),
     )
 
 

@@ -12,6 +12,8 @@ class Document:
     id: str
     title: str = ""
     text: str = ""
+    #: ``de``, ``en`` or ``other``; None: the profile's language, else detected from the text.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Profile:
     trl_max: int | None = None
     capacity: int | None = None
     institution: str | None = None
+    #: Language of the profile's own title/text (documents may say otherwise); None: detected.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Passage:
     document_id: str
     document_title: str
     text: str
+    #: ``de``, ``en`` or ``other``: the language of the document the passage comes from.
+    language: str = "en"
 
 
 @dataclass(frozen=True)

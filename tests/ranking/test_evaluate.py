@@ -79,8 +79,10 @@ def test_evaluate_several_backends_adds_the_quality_gate(
     pytest.importorskip("openvino")
     from matchmaker.ranking.encoders import make_embedder
 
+    # Both backends of one model (the English one: its export builds in seconds).
     openvino = make_embedder(backend="openvino", cache_dir=tmp_path / "encoders", threads=1)
-    chosen = {"torch": embedder, "openvino": openvino}
+    torch = make_embedder(backend="torch", cache_dir=tmp_path / "encoders", threads=1)
+    chosen = {"torch": torch, "openvino": openvino}
     monkeypatch.setattr(cli, "_embedder", lambda backend=None: chosen[backend])
     # torch, the gate's reference, is added when not asked for.
     result = CliRunner().invoke(

@@ -26,7 +26,7 @@ def test_sentences_are_kept_whole_when_they_fit(embedder: SentenceTransformerEmb
 def test_a_sentence_longer_than_the_window_is_split_at_words(
     embedder: SentenceTransformerEmbedder,
 ) -> None:
-    text = "pump " * 600 + "end"
+    text = "pump " * (3 * embedder.max_tokens) + "end"
     passages = split_passages(text, embedder.count_tokens, embedder.max_tokens)
     assert len(passages) >= 3
     assert all(embedder.count_tokens(p) <= embedder.max_tokens for p in passages)
