@@ -19,6 +19,10 @@ File formats (one record per line or CSV row; ``docs``: README, *Production*):
   ``PublicationIn``.
 
 In CSV, ``fields`` and ``keywords`` list their items separated by ``;``; empty cells are absent.
+
+A row's ``language`` (``de``, ``en`` or ``other``) is stored as set by its owner; a row without one
+gets the language detected from its text, detected again when a re-import changes the text
+(:mod:`matchmaker.languages`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
+from matchmaker import languages
 from matchmaker.challenges.models import Challenge
 from matchmaker.challenges.schemas import ChallengeIn
 from matchmaker.db import Base, created_at, intpk, session_scope
@@ -329,7 +334,43 @@ def _blank(values: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _publication_values(p: PublicationIn) -> dict[str, Any]:
-    return {"title": p.title, "abstract": p.abstract or "", "year": p.year, "doi": p.doi or ""}
+    """A publication row's values; its language only when the row sets one."""
+    values = {"title": p.title, "abstract": p.abstract or "", "year": p.year, "doi": p.doi or ""}
+    if p.language is not None:
+        values.update(language=p.language, language_confirmed=True)
+    return values
+
+
+def _new_publication(values: dict[str, Any]) -> Publication:
+    if "language" not in values:
+        values = {**values, "language": languages.detect(values["title"], values["abstract"])}
+    return Publication(**values)
+
+
+def _same_publications(stored: Sequence[Publication], rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether the stored publications are the rows (a row without language keeps the stored)."""
+    return len(stored) == len(rows) and all(
+        all(getattr(p, name) == value for name, value in row.items())
+        for p, row in zip(stored, rows, strict=True)
+    )
+
+
+def _set_with_language(
+    entity: Any, values: dict[str, Any], text: tuple[str, ...], given: str | None
+) -> bool:
+    """Set ``values`` (without ``language``) on an existing record, then its language: the
+    row's when it has one, else detected again if the text changed and it was detected before."""
+    values = {k: v for k, v in values.items() if k not in ("language", "language_confirmed")}
+    text_changed = any(getattr(entity, name) != values[name] for name in text)
+    changed = _set(entity, values)
+    language_changes = languages.update(
+        entity,
+        sent=given is not None,
+        given=given,
+        text_changed=text_changed,
+        texts=lambda: tuple(getattr(entity, name) for name in text),
+    )
+    return changed or bool(language_changes)
 
 
 def _entities(session: Session, model: Any, ids: Sequence[int], *options: Any) -> dict[int, Any]:
@@ -384,17 +425,20 @@ def apply(
             ek = known.get(row.key)
             group = existing.get(ek.entity_id) if ek else None
             if group is None:
+                values["language"], values["language_confirmed"] = languages.for_new(
+                    d.language, d.name, d.capabilities
+                )
                 group = ResearchGroup(institution=orgs[row.owner], **values)
-                group.publications = [Publication(**p) for p in pubs]
+                group.publications = [_new_publication(p) for p in pubs]
                 session.add(group)
                 new.append((row.key, group))
                 continue
-            changed = _set(group, values)
+            changed = _set_with_language(group, values, ("name", "capabilities"), d.language)
             if group.institution_id != orgs[row.owner].id:
                 group.institution = orgs[row.owner]
                 changed = True
-            if [_stored(p) for p in group.publications] != pubs:
-                group.publications = [Publication(**p) for p in pubs]
+            if not _same_publications(group.publications, pubs):
+                group.publications = [_new_publication(p) for p in pubs]
                 changed = True
             counts["updated" if changed else "unchanged"] += 1
 
@@ -404,15 +448,19 @@ def apply(
         )
         existing = _entities(session, Challenge, [k.entity_id for k in known.values()])
         for row in rows:
-            values = _blank(row.data.model_dump(exclude={"organisation_id"}), "confidential")
+            d = row.data
+            values = _blank(d.model_dump(exclude={"organisation_id"}), "confidential")
             ek = known.get(row.key)
             challenge = existing.get(ek.entity_id) if ek else None
             if challenge is None:
+                values["language"], values["language_confirmed"] = languages.for_new(
+                    d.language, d.title, d.summary
+                )
                 challenge = Challenge(organisation=orgs[row.owner], created_by_id=user_id, **values)
                 session.add(challenge)
                 new.append((row.key, challenge))
                 continue
-            changed = _set(challenge, values)
+            changed = _set_with_language(challenge, values, ("title", "summary"), d.language)
             if challenge.organisation_id != orgs[row.owner].id:
                 challenge.organisation = orgs[row.owner]
                 changed = True
@@ -437,11 +485,12 @@ def apply(
             ek = known.get(row.key)
             pub = existing.get(ek.entity_id) if ek else None
             if pub is None:
-                pub = Publication(**values)
+                pub = _new_publication(values)
                 session.add(pub)
                 new.append((row.key, pub))
                 continue
-            counts["updated" if _set(pub, values) else "unchanged"] += 1
+            changed = _set_with_language(pub, values, ("title", "abstract"), row.data.language)
+            counts["updated" if changed else "unchanged"] += 1
 
     if errors:
         raise ImportInvalid(errors)
@@ -458,10 +507,6 @@ def apply(
     record(session, user_id, "import", job_id, "create", {"kind": kind.value, **counts})
     session.flush()
     return counts
-
-
-def _stored(p: Publication) -> dict[str, Any]:
-    return {"title": p.title, "abstract": p.abstract, "year": p.year, "doi": p.doi}
 
 
 # --- the job ------------------------------------------------------------------------------------

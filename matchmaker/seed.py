@@ -1,4 +1,11 @@
-"""Loading the sample data from ``seed_data/``, idempotently (keyed by each record's ``key``)."""
+"""Loading the sample data from ``seed_data/``, idempotently (keyed by each record's ``key``).
+
+Languages: a challenge's or group's record states its language (stored as confirmed, as if its
+owner had chosen it; a record without one gets the detected language). Publications carry no
+language in the records — a German group may publish in English — so each one's is detected
+from its title and abstract; a rerun also detects it for sample publications stored before
+publications had a language.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchmaker import languages
 from matchmaker.challenges.models import BudgetBand, Challenge, ChallengeStatus
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.matching import index_state
@@ -72,16 +80,19 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
                 deadline=dt.date.fromisoformat(rec["deadline"]) if rec.get("deadline") else None,
                 co2_saving_t=rec.get("co2_saving_t"),
                 status=ChallengeStatus(rec.get("status", "open")),
-                language=rec.get("language", "en"),
+                **_language(rec, rec["title"], rec["summary"]),
             )
         )
         added["challenges"] += 1
 
-    known = set(
-        session.scalars(select(ResearchGroup.seed_key).where(ResearchGroup.seed_key.is_not(None)))
-    )
+    stored = {
+        g.seed_key: g
+        for g in session.scalars(select(ResearchGroup).where(ResearchGroup.seed_key.is_not(None)))
+    }
+    redetected = 0
     for rec in read_jsonl(seed_dir / "groups.jsonl"):
-        if rec["key"] in known:
+        if rec["key"] in stored:
+            redetected += _detect_stored_publications(stored[rec["key"]])
             continue
         group = ResearchGroup(
             seed_key=rec["key"],
@@ -96,7 +107,7 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
             trl_max=rec["trl_max"],
             capacity=rec.get("capacity", 1),
             contact=rec.get("contact", ""),
-            language=rec.get("language", "en"),
+            **_language(rec, rec["name"], rec["capabilities"]),
         )
         for pub in rec.get("publications", []):
             group.publications.append(
@@ -105,13 +116,34 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
                     abstract=pub.get("abstract", ""),
                     year=pub.get("year"),
                     doi=pub.get("doi", ""),
+                    **_language(pub, pub["title"], pub.get("abstract", "")),
                 )
             )
             added["publications"] += 1
         session.add(group)
         added["groups"] += 1
     strategy.current(session)
-    if any(added.values()):
+    if any(added.values()) or redetected:
         index_state.bump(session)
     session.flush()
     return added
+
+
+def _language(rec: dict[str, Any], *texts: str) -> dict[str, Any]:
+    """The record's language (confirmed) or, without one, the detected language."""
+    language, confirmed = languages.for_new(rec.get("language"), *texts)
+    return {"language": language, "language_confirmed": confirmed}
+
+
+def _detect_stored_publications(group: ResearchGroup) -> int:
+    """Detect the language of a stored sample group's publications that were never detected
+    (stored before publications had a language); how many changed."""
+    changed = 0
+    for pub in group.publications:
+        if pub.language_confirmed:
+            continue
+        language = languages.detect(pub.title, pub.abstract)
+        if language != pub.language:
+            pub.language = language
+            changed += 1
+    return changed

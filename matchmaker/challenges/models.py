@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.db import Base, created_at, intpk, updated_at
@@ -58,7 +58,11 @@ class Challenge(Base):
         default=ChallengeStatus.DRAFT,
         index=True,
     )
+    #: ``de``, ``en`` or ``other`` (:data:`matchmaker.languages.LANGUAGES`) of title and summary.
     language: Mapped[str] = mapped_column(String(5), default="en")
+    #: True when the owner chose the language; false when it was detected (and is re-detected
+    #: when the text changes).
+    language_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
     seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     archived_at: Mapped[dt.datetime | None]

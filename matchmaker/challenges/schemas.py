@@ -7,6 +7,12 @@ import datetime as dt
 from pydantic import BaseModel, Field, model_validator
 
 from matchmaker.challenges.models import BudgetBand, ChallengeStatus
+from matchmaker.languages import (
+    CONFIRMED_DESCRIPTION,
+    LANGUAGE_OUT_DESCRIPTION,
+    Language,
+    language_in,
+)
 from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
 
 
@@ -25,7 +31,7 @@ class ChallengeIn(StrictInput):
         None, ge=0, le=10_000_000, description="Expected CO2 saving, t/yr"
     )
     status: ChallengeStatus = ChallengeStatus.DRAFT
-    language: Line(5) = "en"  # type: ignore[valid-type]
+    language: Language | None = language_in()
     organisation_id: int | None = Field(
         None, ge=1, description="Office only: the company it belongs to"
     )
@@ -48,7 +54,7 @@ class ChallengePatch(StrictInput):
     deadline: dt.date | None = None
     co2_saving_t: float | None = Field(None, ge=0, le=10_000_000)
     status: ChallengeStatus | None = None
-    language: Line(5) | None = None  # type: ignore[valid-type]
+    language: Language | None = language_in()
 
 
 class ChallengeOut(BaseModel):
@@ -67,7 +73,8 @@ class ChallengeOut(BaseModel):
     deadline: dt.date | None
     co2_saving_t: float | None
     status: ChallengeStatus
-    language: str
+    language: Language = Field(description=LANGUAGE_OUT_DESCRIPTION + " (of title and summary)")
+    language_confirmed: bool = Field(description=CONFIRMED_DESCRIPTION)
     archived: bool
     created_at: dt.datetime
     updated_at: dt.datetime

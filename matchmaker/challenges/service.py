@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from matchmaker import languages
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import field_error, forbidden, not_found
 from matchmaker.audit.service import record
@@ -20,6 +21,10 @@ from matchmaker.organisations.models import Organisation, OrganisationKind
 
 #: Statuses whose public summary research groups may read.
 PUBLIC_STATUSES = (ChallengeStatus.OPEN, ChallengeStatus.MATCHED)
+#: Members the ranker reads: a change to one of them rebuilds the index.
+MATCHED_MEMBERS = frozenset(
+    {"title", "summary", "fields", "trl_now", "trl_target", "status", "language"}
+)
 
 
 def _introduced_condition(group_id: int | None) -> Any:
@@ -104,6 +109,7 @@ def to_out(session: Session, user: User, challenge: Challenge) -> dict[str, Any]
         "co2_saving_t": challenge.co2_saving_t,
         "status": challenge.status.value,
         "language": challenge.language,
+        "language_confirmed": challenge.language_confirmed,
         "archived": challenge.archived_at is not None,
         "created_at": challenge.created_at.isoformat(),
         "updated_at": challenge.updated_at.isoformat(),
@@ -157,6 +163,10 @@ def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challen
     org = _company_for(session, user, data.organisation_id)
     values = data.model_dump(exclude={"organisation_id"})
     values["confidential"] = values["confidential"] or ""
+    # Detected from the public text only: the confidential part never leaves the company.
+    values["language"], values["language_confirmed"] = languages.for_new(
+        data.language, data.title, data.summary
+    )
     challenge = Challenge(organisation=org, created_by_id=user.id, **values)
     session.add(challenge)
     session.flush()
@@ -173,15 +183,22 @@ def update_challenge(
         raise forbidden("Only the company that posted this challenge and the office edit it.")
     changes = apply_patch(
         challenge,
-        patch,
+        languages.without_language(patch),
         nullable=frozenset({"deadline", "co2_saving_t"}),
         blank=frozenset({"confidential"}),
     )
     if challenge.trl_target < challenge.trl_now:
         raise field_error("trl_target", "must be at least trl_now")
+    changes |= languages.update(
+        challenge,
+        sent="language" in patch.model_fields_set,
+        given=patch.language,
+        text_changed=bool({"title", "summary"} & changes.keys()),
+        texts=lambda: (challenge.title, challenge.summary),
+    )
     if changes:
         record(session, user.id, "challenge", challenge.id, "update", changes)
-        if {"title", "summary", "fields", "trl_now", "trl_target", "status"} & changes.keys():
+        if MATCHED_MEMBERS & changes.keys():
             index_state.bump(session)
     return challenge
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.db import Base, created_at, intpk, updated_at
@@ -34,7 +34,9 @@ class ResearchGroup(Base):
     trl_max: Mapped[int]
     capacity: Mapped[int] = mapped_column(default=1)
     contact: Mapped[str] = mapped_column(String(254), default="")
+    #: ``de``, ``en`` or ``other`` of name and capabilities; see ``Challenge.language``.
     language: Mapped[str] = mapped_column(String(5), default="en")
+    language_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
     seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     archived_at: Mapped[dt.datetime | None]
     created_at: Mapped[created_at]
@@ -59,6 +61,10 @@ class Publication(Base):
     abstract: Mapped[str] = mapped_column(Text, default="")
     year: Mapped[int | None]
     doi: Mapped[str] = mapped_column(String(200), default="")
+    #: The publication's own language (a German group may publish in English), of title and
+    #: abstract; see ``Challenge.language``.
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    language_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
 
     group: Mapped[ResearchGroup] = relationship(back_populates="publications")

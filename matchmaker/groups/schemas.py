@@ -6,6 +6,12 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from matchmaker.languages import (
+    CONFIRMED_DESCRIPTION,
+    LANGUAGE_OUT_DESCRIPTION,
+    Language,
+    language_in,
+)
 from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
 
 Keyword = Line(80)
@@ -17,6 +23,7 @@ class PublicationIn(StrictInput):
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
     year: int | None = Field(None, ge=1900, le=2100)
     doi: Line(200) | None = None  # type: ignore[valid-type]
+    language: Language | None = language_in()
 
 
 class PublicationPatch(StrictInput):
@@ -24,6 +31,7 @@ class PublicationPatch(StrictInput):
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
     year: int | None = Field(None, ge=1900, le=2100)
     doi: Line(200) | None = None  # type: ignore[valid-type]
+    language: Language | None = language_in()
 
 
 class PublicationOut(BaseModel):
@@ -33,6 +41,8 @@ class PublicationOut(BaseModel):
     abstract: str
     year: int | None
     doi: str
+    language: Language = Field(description=LANGUAGE_OUT_DESCRIPTION + " (of title and abstract)")
+    language_confirmed: bool = Field(description=CONFIRMED_DESCRIPTION)
 
 
 class GroupIn(StrictInput):
@@ -46,7 +56,7 @@ class GroupIn(StrictInput):
     trl_max: TRL
     capacity: int = Field(1, ge=0, le=100)
     contact: Line(254) | None = None  # type: ignore[valid-type]
-    language: Line(5) = "en"  # type: ignore[valid-type]
+    language: Language | None = language_in()
     institution_id: int | None = Field(None, ge=1, description="Office only: the institution")
     publications: list[PublicationIn] = Field(default_factory=list, max_length=200)
 
@@ -68,7 +78,7 @@ class GroupPatch(StrictInput):
     trl_max: TRL | None = None
     capacity: int | None = Field(None, ge=0, le=100)
     contact: Line(254) | None = None  # type: ignore[valid-type]
-    language: Line(5) | None = None  # type: ignore[valid-type]
+    language: Language | None = language_in()
 
 
 class GroupOut(BaseModel):
@@ -85,7 +95,8 @@ class GroupOut(BaseModel):
     trl_max: int
     capacity: int
     contact: str | None = Field(None, description="Shown to the group itself and the office")
-    language: str
+    language: Language = Field(description=LANGUAGE_OUT_DESCRIPTION + " (of name and capabilities)")
+    language_confirmed: bool = Field(description=CONFIRMED_DESCRIPTION)
     archived: bool
     publications: list[PublicationOut]
     created_at: dt.datetime

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from matchmaker import languages
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
@@ -47,6 +48,8 @@ def publication_out(p: Publication) -> dict[str, Any]:
         "abstract": p.abstract,
         "year": p.year,
         "doi": p.doi,
+        "language": p.language,
+        "language_confirmed": p.language_confirmed,
     }
 
 
@@ -67,6 +70,7 @@ def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
         "capacity": group.capacity,
         "contact": group.contact if may_edit(user, group) else None,
         "language": group.language,
+        "language_confirmed": group.language_confirmed,
         "archived": group.archived_at is not None,
         "publications": [publication_out(p) for p in group.publications],
         "created_at": group.created_at.isoformat(),
@@ -128,6 +132,9 @@ def create_group(session: Session, user: User, data: GroupIn) -> ResearchGroup:
     values = data.model_dump(exclude={"institution_id", "publications"})
     for key in ("head", "methods", "contact"):
         values[key] = values[key] or ""
+    values["language"], values["language_confirmed"] = languages.for_new(
+        data.language, data.name, data.capabilities
+    )
     group = ResearchGroup(institution=org, **values)
     for pub in data.publications:
         group.publications.append(_new_publication(pub))
@@ -146,9 +153,18 @@ def update_group(
     """Change the members the client sent; the TRL range is checked on the result."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its profile.")
-    changes = apply_patch(group, patch, blank=frozenset({"head", "methods", "contact"}))
+    changes = apply_patch(
+        group, languages.without_language(patch), blank=frozenset({"head", "methods", "contact"})
+    )
     if group.trl_max < group.trl_min:
         raise field_error("trl_max", "must be at least trl_min")
+    changes |= languages.update(
+        group,
+        sent="language" in patch.model_fields_set,
+        given=patch.language,
+        text_changed=bool({"name", "capabilities"} & changes.keys()),
+        texts=lambda: (group.name, group.capabilities),
+    )
     if changes:
         record(session, user.id, "group", group.id, "update", changes)
         index_state.bump(session)
@@ -166,8 +182,14 @@ def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
 
 
 def _new_publication(data: PublicationIn) -> Publication:
+    language, confirmed = languages.for_new(data.language, data.title, data.abstract)
     return Publication(
-        title=data.title, abstract=data.abstract or "", year=data.year, doi=data.doi or ""
+        title=data.title,
+        abstract=data.abstract or "",
+        year=data.year,
+        doi=data.doi or "",
+        language=language,
+        language_confirmed=confirmed,
     )
 
 
@@ -206,7 +228,17 @@ def update_publication(
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its publications.")
     changes = apply_patch(
-        pub, patch, nullable=frozenset({"year"}), blank=frozenset({"abstract", "doi"})
+        pub,
+        languages.without_language(patch),
+        nullable=frozenset({"year"}),
+        blank=frozenset({"abstract", "doi"}),
+    )
+    changes |= languages.update(
+        pub,
+        sent="language" in patch.model_fields_set,
+        given=patch.language,
+        text_changed=bool({"title", "abstract"} & changes.keys()),
+        texts=lambda: (pub.title, pub.abstract),
     )
     if changes:
         record(session, user.id, "publication", pub.id, "update", changes)

@@ -753,7 +753,12 @@ class ExportedEmbedder:
             }
             if threads:
                 config["INFERENCE_NUM_THREADS"] = int(threads)
-            compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU", config)
+            # OpenVINO keeps the compiled model beside the export: a worker that finds it imports
+            # it instead of compiling (multilingual-e5-small: 0.47 s -> 0.11 s, measured). The
+            # lock keeps two workers starting at once from writing it together.
+            config["CACHE_DIR"] = str(directory / "compiled")
+            with _lock(directory / ".compile.lock"):
+                compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU", config)
             self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
             if self.precision != wanted:
                 log.warning(

@@ -31,13 +31,13 @@ from matchmaker.web import matching
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
     blank_to_none,
+    language_form_value,
     me,
     page_errors,
     problem_errors,
     roles_required,
     validate_form,
 )
-from matchmaker.web.i18n import current_language
 
 bp = Blueprint("company", __name__)
 page_errors(bp)
@@ -77,12 +77,15 @@ def _challenge_values(challenge: Challenge) -> dict[str, Any]:
         "deadline": challenge.deadline.isoformat() if challenge.deadline else "",
         "co2_saving_t": "" if challenge.co2_saving_t is None else f"{challenge.co2_saving_t:g}",
         "status": challenge.status.value,
-        "language": challenge.language,
+        "language": language_form_value(challenge.language, challenge.language_confirmed),
     }
 
 
 def _validate(values: dict[str, Any]) -> tuple[ChallengeIn | None, dict[str, str]]:
-    data = blank_to_none(values, "confidential", "deadline", "co2_saving_t", "organisation_id")
+    # An empty language is "detect automatically".
+    data = blank_to_none(
+        values, "confidential", "deadline", "co2_saving_t", "organisation_id", "language"
+    )
     if data.get("organisation_id") is None:
         data.pop("organisation_id", None)
     return validate_form(ChallengeIn, data)
@@ -171,7 +174,7 @@ def new_challenge() -> Any:
                 "trl_target": "6",
                 "status": "open",
                 "budget_band": "50k_250k",
-                "language": current_language(),
+                "language": "",
             },
             {},
         )

@@ -13,17 +13,18 @@ from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn
+from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn, PublicationPatch
 from matchmaker.web import bibimport, matching
 from matchmaker.web.helpers import (
     blank_to_none,
+    language_form_value,
     me,
     page_errors,
     problem_errors,
     roles_required,
+    text_language_label,
     validate_form,
 )
-from matchmaker.web.i18n import current_language
 
 bp = Blueprint("group", __name__, url_prefix="/group")
 page_errors(bp)
@@ -39,7 +40,9 @@ PROFILE_FIELDS = (
     "contact",
     "language",
 )
-OPTIONAL = ("head", "methods", "contact")
+#: Optional form fields; an empty language is "detect automatically".
+OPTIONAL = ("head", "methods", "contact", "language")
+PUBLICATION_FIELDS = ("title", "abstract", "year", "doi", "language")
 
 
 def _own_group() -> ResearchGroup | None:
@@ -77,7 +80,7 @@ def _profile_values(group: ResearchGroup | None) -> dict[str, Any]:
             "trl_min": "3",
             "trl_max": "6",
             "capacity": "1",
-            "language": current_language(),
+            "language": "",
             "contact": me().email,
         }
     return {
@@ -91,7 +94,7 @@ def _profile_values(group: ResearchGroup | None) -> dict[str, Any]:
         "trl_max": str(group.trl_max),
         "capacity": str(group.capacity),
         "contact": group.contact,
-        "language": group.language,
+        "language": language_form_value(group.language, group.language_confirmed),
     }
 
 
@@ -147,7 +150,7 @@ def _publications_page(
     return render_template(
         "group/publications.html",
         group=group,
-        values=values or {},
+        values=values or {"language": ""},  # a new publication: detect automatically
         errors=errors or {},
         bib_text=bib_text,
         bib_error=bib_error,
@@ -165,14 +168,41 @@ def publications() -> Any:
 def add_publication() -> Any:
     """Add one publication typed by hand."""
     group = _require_group()
-    values = {name: request.form.get(name, "") for name in ("title", "abstract", "year", "doi")}
-    data, errors = validate_form(PublicationIn, blank_to_none(values, "abstract", "year", "doi"))
+    values = {name: request.form.get(name, "") for name in PUBLICATION_FIELDS}
+    data, errors = validate_form(
+        PublicationIn, blank_to_none(values, "abstract", "year", "doi", "language")
+    )
     if data is None:
         return _publications_page(group, values=values, errors=errors, status=422)
     db = get_session()
     groups.add_publication(db, me(), group, data)
     db.commit()
     flash(gettext("The publication was added."), "success")
+    return redirect(url_for("group.publications"))
+
+
+@bp.post("/publications/<int:publication_id>/language")
+@roles_required(Role.GROUP)
+def publication_language(publication_id: int) -> Any:
+    """Set a publication's language, or ask for it to be detected again (the empty choice)."""
+    group = _require_group()
+    db = get_session()
+    pub = groups.get_publication(group, publication_id)
+    # The select is named after the publication (several are on one page).
+    chosen = request.form.get(f"language-{publication_id}", request.form.get("language", ""))
+    patch, errors = validate_form(PublicationPatch, blank_to_none({"language": chosen}, "language"))
+    if patch is None:
+        return _publications_page(group, errors={"__all__": errors.get("language", "")}, status=422)
+    groups.update_publication(db, me(), group, pub, patch)
+    db.commit()
+    flash(
+        gettext(
+            "The language of “%(title)s” is now %(language)s.",
+            title=pub.title,
+            language=text_language_label(pub.language),
+        ),
+        "success",
+    )
     return redirect(url_for("group.publications"))
 
 

@@ -51,6 +51,36 @@ BUDGET_LABELS = {
     "gt_1m": lazy_gettext("over €1M"),
 }
 
+#: The language of a stored text (a challenge, a profile, a publication), in the page's language.
+TEXT_LANGUAGE_LABELS = {
+    "de": lazy_gettext("German"),
+    "en": lazy_gettext("English"),
+    "other": lazy_gettext("Other"),
+}
+
+
+def text_language_label(code: str) -> str:
+    """``Deutsch``/``German`` for ``de`` and so on."""
+    return str(TEXT_LANGUAGE_LABELS.get(str(code), code))
+
+
+def text_language_options(detected: str | None = None) -> list[tuple[str, str]]:
+    """The choices of a form's language select: detect automatically (the empty value), or one
+    of the languages. ``detected`` is the language detected for the stored text, if any."""
+    automatic = (
+        gettext("Detect automatically (now: %(language)s)", language=text_language_label(detected))
+        if detected
+        else gettext("Detect automatically")
+    )
+    return [("", automatic), *((code, str(label)) for code, label in TEXT_LANGUAGE_LABELS.items())]
+
+
+def language_form_value(language: str, confirmed: bool) -> str:
+    """What a form's language select shows for a stored text: its language when the owner set
+    it, else "detect automatically" (so that saving the form does not confirm a detection)."""
+    return language if confirmed else ""
+
+
 COMPONENT_LABELS = {
     "semantic": lazy_gettext("Text similarity"),
     "embedding": lazy_gettext("Text similarity"),
@@ -301,6 +331,8 @@ def init_app(app: Flask) -> None:
             COMPONENT_LABELS.get(str(c), str(c).replace("_", " ").capitalize())
         ),
         reason_label=_reason_label,
+        text_language_label=text_language_label,
+        text_language_options=text_language_options,
         is_office=is_office,
         Role=Role,
         languages=LANGUAGES,
