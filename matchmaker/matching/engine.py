@@ -79,7 +79,7 @@ def group_as_profile(group: ResearchGroup, active: int = 0) -> Profile:
                     "title": p.title,
                     "abstract": p.abstract,
                     "doi": f"publication:{p.id}",
-                    "language": getattr(p, "language", None),
+                    "language": p.language,
                 }
                 for p in group.publications
             ],

@@ -36,6 +36,28 @@ def upgrade() -> None:
         batch.add_column(_confirmed())
     with op.batch_alter_table("research_groups") as batch:
         batch.add_column(_confirmed())
+    _detect_stored_publications()
+
+
+def _detect_stored_publications() -> None:
+    """Publications stored before this revision: detect each one's language once from its title
+    and abstract, as creating one does, so that a German abstract is not matched as English."""
+    from matchmaker.ranking.language import detect_language
+
+    bind = op.get_bind()
+    pubs = sa.table(
+        "publications",
+        sa.column("id", sa.Integer),
+        sa.column("title", sa.Text),
+        sa.column("abstract", sa.Text),
+        sa.column("language", sa.String),
+    )
+    rows = bind.execute(sa.select(pubs.c.id, pubs.c.title, pubs.c.abstract)).all()
+    for pub_id, title, abstract in rows:
+        text = "\n".join(t for t in (title, abstract) if t)
+        language = detect_language(text, default="en")
+        if language != "en":
+            bind.execute(pubs.update().where(pubs.c.id == pub_id).values(language=language))
 
 
 def downgrade() -> None:
