@@ -9,15 +9,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matchmaker.fields import FIELD_KEYS
 from matchmaker.ranking.embed import Embedder
-from matchmaker.ranking.language import LanguageCentring
-from matchmaker.ranking.passages import profile_passages
 from matchmaker.ranking.scoring import COMPONENTS, DEFAULT_CONFIG, CandidateIndex, ScoringConfig
-from matchmaker.ranking.store import MemoryVectorStore, VectorStore, encode_cached
+from matchmaker.ranking.store import MemoryVectorStore, VectorStore
 from matchmaker.ranking.types import Document, Profile
 
 TRL = Annotated[int, Field(ge=1, le=9)]
@@ -165,20 +162,10 @@ def rank_batch(
     if not candidates:
         return
     store = store if store is not None else MemoryVectorStore()
-    passages = [profile_passages(c, embedder) for c in candidates]
-    candidate_vectors = encode_cached(
-        embedder, [p.text for ps in passages for p in ps], store, 32, show_progress
-    )
-    query_passages = [profile_passages(q, embedder) for q in queries]
-    query_vectors = [encode_cached(embedder, [p.text for p in ps], store) for ps in query_passages]
     # Language means from both files: a German query file against English candidates has
     # its own German mean (see ranking/language.py).
-    centring = LanguageCentring().fit(
-        np.concatenate([candidate_vectors, *query_vectors]),
-        [p.language for ps in (*passages, *query_passages) for p in ps],
-    )
-    index = CandidateIndex(
-        candidates, passages, candidate_vectors, embedder=embedder, centring=centring
+    index, query_vectors, _ = CandidateIndex.build_for(
+        candidates, queries, embedder, store, show_progress
     )
     for start in range(0, len(queries), chunk):
         block = list(queries[start : start + chunk])

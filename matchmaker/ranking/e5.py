@@ -17,7 +17,6 @@ vector whichever side it is on (:class:`PrefixedEmbedder`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import struct
@@ -63,16 +62,10 @@ def weights_path() -> Path:
     return Path(spec.origin).parent / WEIGHTS_FILE
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_weights(path: Path) -> None:
     """Raise :class:`WeightsMismatch` unless ``path`` is the pinned release's weights file."""
+    from matchmaker.ranking.encoders import _sha256
+
     digest = _sha256(path)
     if digest != WEIGHTS_SHA256:
         raise WeightsMismatch(

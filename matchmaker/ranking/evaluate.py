@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from matchmaker.ranking.embed import Embedder
-from matchmaker.ranking.language import LanguageCentring
-from matchmaker.ranking.passages import profile_passages
 from matchmaker.ranking.scoring import (
     AGGREGATIONS,
     COMPONENTS,
@@ -23,7 +21,7 @@ from matchmaker.ranking.scoring import (
     ScoringConfig,
 )
 from matchmaker.ranking.seed import SeedData
-from matchmaker.ranking.store import VectorStore, encode_cached
+from matchmaker.ranking.store import VectorStore
 
 RELEVANT = 2  # relevance at or above which a group counts as a hit for MRR and Recall
 METRICS: tuple[str, ...] = ("nDCG@5", "nDCG@10", "MRR", "Recall@10")
@@ -101,18 +99,9 @@ class Evaluation:
     ) -> Evaluation:
         """Embed the groups (the candidates) and the judged challenges (the queries); language
         centring is fitted on both sides, as the service does."""
-        passages = [profile_passages(g, embedder) for g in data.groups]
-        texts = [p.text for ps in passages for p in ps]
-        group_vectors = encode_cached(embedder, texts, store, 32, show_progress)
         queries = [c for c in data.challenges if c.id in data.judgements]
-        query_passages = [profile_passages(q, embedder) for q in queries]
-        vectors = [encode_cached(embedder, [p.text for p in ps], store) for ps in query_passages]
-        centring = LanguageCentring().fit(
-            np.concatenate([group_vectors, *vectors]),
-            [p.language for ps in (*passages, *query_passages) for p in ps],
-        )
-        index = CandidateIndex(
-            data.groups, passages, group_vectors, embedder=embedder, centring=centring
+        index, vectors, group_vectors = CandidateIndex.build_for(
+            data.groups, queries, embedder, store, show_progress
         )
         return cls(data, index, queries, vectors, group_vectors)
 

@@ -244,6 +244,33 @@ class CandidateIndex:
         self._pad: np.ndarray | None = None
 
     @classmethod
+    def build_for(
+        cls,
+        candidates: Sequence[Profile],
+        queries: Sequence[Profile],
+        embedder: Embedder,
+        store: VectorStore | None = None,
+        show_progress: bool = False,
+    ) -> tuple[CandidateIndex, list[np.ndarray], np.ndarray]:
+        """Index ``candidates`` for ``queries`` known in advance (a batch, an evaluation): the
+        language centring is fitted on both sides, so queries in a language the candidates lack
+        get their own mean. Returns the index, each query's passage vectors and the candidates'
+        passage vectors as the model gave them (the index holds centred ones)."""
+        passages = [profile_passages(c, embedder) for c in candidates]
+        texts = [p.text for ps in passages for p in ps]
+        candidate_vectors = encode_cached(embedder, texts, store, 32, show_progress)
+        query_passages = [profile_passages(q, embedder) for q in queries]
+        query_vectors = [
+            encode_cached(embedder, [p.text for p in ps], store) for ps in query_passages
+        ]
+        centring = LanguageCentring().fit(
+            np.concatenate([candidate_vectors, *query_vectors]),
+            [p.language for ps in (*passages, *query_passages) for p in ps],
+        )
+        index = cls(candidates, passages, candidate_vectors, embedder=embedder, centring=centring)
+        return index, query_vectors, candidate_vectors
+
+    @classmethod
     def build(
         cls,
         candidates: Sequence[Profile],
