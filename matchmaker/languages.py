@@ -79,6 +79,21 @@ def update(
     return changes
 
 
+def update_from_patch(
+    obj: Any, patch: BaseModel, changes: dict[str, Any], text_fields: tuple[str, ...]
+) -> dict[str, list[Any]]:
+    """:func:`update` for a change request ``patch`` whose other members were applied with
+    ``changes`` (``{column: [old, new]}``); ``text_fields`` are the columns the language is
+    detected from."""
+    return update(
+        obj,
+        sent="language" in patch.model_fields_set,
+        given=getattr(patch, "language", None),
+        text_changed=bool(set(text_fields) & changes.keys()),
+        texts=lambda: tuple(getattr(obj, name) for name in text_fields),
+    )
+
+
 def without_language(patch: M) -> M:
     """``patch`` without its ``language`` member, for the generic patching of the other members
     (the language has its own rule: :func:`update`)."""
@@ -98,5 +113,6 @@ __all__ = [
     "for_new",
     "language_in",
     "update",
+    "update_from_patch",
     "without_language",
 ]

@@ -189,13 +189,7 @@ def update_challenge(
     )
     if challenge.trl_target < challenge.trl_now:
         raise field_error("trl_target", "must be at least trl_now")
-    changes |= languages.update(
-        challenge,
-        sent="language" in patch.model_fields_set,
-        given=patch.language,
-        text_changed=bool({"title", "summary"} & changes.keys()),
-        texts=lambda: (challenge.title, challenge.summary),
-    )
+    changes |= languages.update_from_patch(challenge, patch, changes, ("title", "summary"))
     if changes:
         record(session, user.id, "challenge", challenge.id, "update", changes)
         if MATCHED_MEMBERS & changes.keys():

@@ -158,13 +158,7 @@ def update_group(
     )
     if group.trl_max < group.trl_min:
         raise field_error("trl_max", "must be at least trl_min")
-    changes |= languages.update(
-        group,
-        sent="language" in patch.model_fields_set,
-        given=patch.language,
-        text_changed=bool({"name", "capabilities"} & changes.keys()),
-        texts=lambda: (group.name, group.capabilities),
-    )
+    changes |= languages.update_from_patch(group, patch, changes, ("name", "capabilities"))
     if changes:
         record(session, user.id, "group", group.id, "update", changes)
         index_state.bump(session)
@@ -233,13 +227,7 @@ def update_publication(
         nullable=frozenset({"year"}),
         blank=frozenset({"abstract", "doi"}),
     )
-    changes |= languages.update(
-        pub,
-        sent="language" in patch.model_fields_set,
-        given=patch.language,
-        text_changed=bool({"title", "abstract"} & changes.keys()),
-        texts=lambda: (pub.title, pub.abstract),
-    )
+    changes |= languages.update_from_patch(pub, patch, changes, ("title", "abstract"))
     if changes:
         record(session, user.id, "publication", pub.id, "update", changes)
         index_state.bump(session)
