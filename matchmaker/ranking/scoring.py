@@ -239,6 +239,9 @@ class CandidateIndex:
         self.trl = trl_intervals(candidates)
         self.capacity = np.array([capacity_score(c.capacity) for c in candidates], np.float32)
         self.institutions = [c.institution for c in candidates]
+        # Each candidate's language (of its own text, its first passage), compared with the
+        # query's on every request: kept as an array rather than rebuilt per request.
+        self._languages = np.array([p[0].language if p else "en" for p in self.passages])
         self._position = {cid: i for i, cid in enumerate(self.candidate_ids)}
         self.lexical = LexicalModel(lexical_analyzer).fit([profile_text(c) for c in candidates])
         self._pad: np.ndarray | None = None
@@ -412,10 +415,6 @@ class CandidateIndex:
             "capacity": np.broadcast_to(self.capacity, (len(queries), len(self))).copy(),
         }
 
-    def candidate_languages(self) -> list[str]:
-        """Each candidate's language: that of its own text (its first passage)."""
-        return [p[0].language if p else "en" for p in self.passages]
-
     def same_language(self, queries: Sequence[Profile], q: _Queries) -> np.ndarray:
         """``(n_queries, n_candidates)`` booleans: the query's and the candidate's own texts are
         in the same language."""
@@ -425,7 +424,7 @@ class CandidateIndex:
                 for p, ps in zip(queries, q.passages, strict=True)
             ]
         )
-        return query_langs[:, None] == np.array(self.candidate_languages())[None, :]
+        return query_langs[:, None] == self._languages[None, :]
 
     @staticmethod
     def combine(
