@@ -437,6 +437,8 @@ class Matcher:
             embedder=embedder,
             centring=centring,
         )
+        # One scale for the semantic similarity of every language pair, on both indexes.
+        groups.calibrate_with(challenges)
         self._passage_cache, self._vector_cache = passage_cache, vector_cache
         if isinstance(embedder, MeteredEmbedder):
             embedder.forget_counts()

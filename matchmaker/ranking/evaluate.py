@@ -129,6 +129,19 @@ class Evaluation:
             lexical_analyzer=analyzer,
             centring=ix.centring,
             centre=ix.centring is not None,
+            calibration=ix.calibration,
+        )
+
+    def without_calibration(self) -> CandidateIndex:
+        """The same (centred) index without the language-pair calibration."""
+        ix = self.index
+        return CandidateIndex(
+            ix.candidates,
+            ix.passages,
+            self.group_vectors,
+            embedder=ix.embedder,
+            centring=ix.centring,
+            centre=ix.centring is not None,
         )
 
     def without_centring(self) -> CandidateIndex:
@@ -172,6 +185,33 @@ class Evaluation:
                     ranks.setdefault(pair, []).append(int(rank_of[position[gid]]))
         medians = {k: (float(np.median(v)), len(v)) for k, v in sorted(ranks.items())}
         return per_language, medians
+
+    def score_levels(
+        self, config: ScoringConfig, index: CandidateIndex | None = None
+    ) -> dict[str, dict[str, float]]:
+        """How high scores run per challenge language: the mean score of each challenge's best
+        match and of its five best, and the mean score of the groups judged ≥ 2 per language
+        pair. Comparable scores mean close figures across languages."""
+        ix = index or self.index
+        scores, _ = ix.score_matrix(self.queries, self.query_vectors, config=config)
+        query_langs, group_langs = self.languages()
+        out: dict[str, dict[str, float]] = {}
+        position = {cid: j for j, cid in enumerate(ix.candidate_ids)}
+        for lang in sorted(set(query_langs)):
+            rows = [i for i, ql in enumerate(query_langs) if ql == lang]
+            ordered = -np.sort(-scores[rows], axis=1)
+            relevant: dict[str, list[float]] = {}
+            for i in rows:
+                for gid, rel in self.data.judgements.get(self.queries[i].id, {}).items():
+                    if rel >= RELEVANT and gid in position:
+                        j = position[gid]
+                        relevant.setdefault(group_langs[j], []).append(float(scores[i, j]))
+            out[lang] = {
+                "best": float(ordered[:, 0].mean()),
+                "best 5": float(ordered[:, :5].mean()),
+                **{f"judged ≥ 2, {g}": float(np.mean(v)) for g, v in sorted(relevant.items())},
+            }
+        return out
 
 
 def configurations(base: ScoringConfig = DEFAULT_CONFIG) -> dict[str, ScoringConfig]:
@@ -235,9 +275,11 @@ def report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
 def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
     """Per challenge language, and median ranks per language pair, with and without centring."""
     out = ["By challenge language (full formula):", ""]
-    variants = {"language-centred (default)": evaluation.index}
+    variants = {"centred, calibrated (default)": evaluation.index}
+    if evaluation.index.calibration is not None and evaluation.index.calibration.active:
+        variants["centred, not calibrated"] = evaluation.without_calibration()
     if evaluation.index.centring is not None:
-        variants["not centred"] = evaluation.without_centring()
+        variants["neither"] = evaluation.without_centring()
     rows: dict[str, dict[str, float]] = {}
     pair_lines = [
         "| Pair (challenge → group) | " + " | ".join(variants) + " | judged ≥ 2 |",
@@ -256,7 +298,21 @@ def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG
     out += ["Median rank of the groups judged ≥ 2, per language pair (full formula):", ""]
     for pair, values in pair_values.items():
         pair_lines.append(f"| {pair} | " + " | ".join(values) + f" | {counts[pair]} |")
-    return "\n".join(out + pair_lines)
+    level_lines = [
+        "",
+        "",
+        "Score levels per challenge language (full formula; mean score of the best match, of the",
+        "five best, and of the groups judged ≥ 2 by group language):",
+        "",
+        "| Challenge language | variant | best | best 5 | judged ≥ 2, de | judged ≥ 2, en |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, index in variants.items():
+        for lang, levels in evaluation.score_levels(base, index).items():
+            cells = [levels.get(k) for k in ("best", "best 5", "judged ≥ 2, de", "judged ≥ 2, en")]
+            shown = " | ".join("–" if v is None else f"{v:.3f}" for v in cells)
+            level_lines.append(f"| {lang} | {name} | {shown} |")
+    return "\n".join(out + pair_lines + level_lines)
 
 
 def gate_table(

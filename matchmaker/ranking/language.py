@@ -92,3 +92,101 @@ class LanguageCentring:
     def describe(self) -> Mapping[str, float]:
         """Norm of each language's mean (how much language signal was removed)."""
         return {lang: float(np.linalg.norm(m)) for lang, m in self.means_.items()}
+
+
+def pair_key(a: str, b: str) -> str:
+    """The unordered language pair of two texts, e.g. ``de|en`` for a German and an English one
+    in either order (passage similarity is symmetric, so is its calibration)."""
+    return f"{a}|{b}" if a <= b else f"{b}|{a}"
+
+
+def _pair_masks(rows: Sequence[str], columns: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+    """Each unordered language pair present in ``rows`` × ``columns`` with its boolean mask."""
+    r, c = np.asarray(list(rows), dtype=str), np.asarray(list(columns), dtype=str)
+    masks: dict[str, np.ndarray] = {}
+    for a in np.unique(r):
+        in_row = (r == a)[:, None]
+        for b in np.unique(c):
+            mask = in_row & (c == b)[None, :]
+            key = pair_key(str(a), str(b))
+            masks[key] = masks[key] | mask if key in masks else mask
+    return list(masks.items())
+
+
+@dataclass
+class PairCalibration:
+    """Semantic similarities of each language pair mapped onto one common scale.
+
+    Even after centring, the similarities of a German and an English text are spread around a
+    lower mean than those of two English texts, so a German challenge's best English group
+    scores below an English challenge's best English group although both fit as well. ``fit``
+    takes the semantic similarities of every (query, candidate) pair of a corpus with their
+    languages and estimates, per unordered language pair (``de|de``, ``de|en``, ``en|en``, ...),
+    their mean and standard deviation; ``transform`` moves each pair's similarity to the same
+    standing within the pooled distribution of all pairs:
+    ``pooled_mean + (s - mean[pair]) * pooled_std / std[pair]``.
+
+    Nothing is fitted to labels: the statistics are those of all pairs, related or not. A pair of
+    languages seen in few pairs is shrunk towards the pooled statistics with ``prior``
+    pseudo-pairs, so it is barely changed; a corpus of one language is not changed at all.
+    """
+
+    prior: float = 100.0
+    pooled_: tuple[float, float] | None = None
+    pairs_: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+
+    def fit(
+        self, similarities: np.ndarray, rows: Sequence[str], columns: Sequence[str]
+    ) -> PairCalibration:
+        """Estimate the statistics from ``similarities`` ``(len(rows), len(columns))`` whose rows
+        and columns are texts in the languages ``rows`` and ``columns``."""
+        sims = np.asarray(similarities, dtype=np.float64)
+        if sims.shape != (len(rows), len(columns)):
+            raise ValueError("one language per row and per column is needed")
+        self.pairs_ = {}
+        if not sims.size:
+            self.pooled_ = None
+            return self
+        mean, var = float(sims.mean()), float(sims.var())
+        self.pooled_ = (mean, var**0.5)
+        for key, mask in _pair_masks(rows, columns):
+            values = sims[mask]
+            n = len(values)
+            m = (values.sum() + self.prior * mean) / (n + self.prior)
+            # Spread about the shrunk mean, pooled with the prior's variance the same way.
+            v = (((values - m) ** 2).sum() + self.prior * var) / (n + self.prior)
+            self.pairs_[key] = (float(m), float(v**0.5), n)
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether :meth:`transform` changes anything (fitted on two or more language pairs)."""
+        return self.pooled_ is not None and len(self.pairs_) >= 2
+
+    def transform(
+        self, similarities: np.ndarray, rows: Sequence[str], columns: Sequence[str]
+    ) -> np.ndarray:
+        """``similarities`` of texts in ``rows`` × ``columns`` languages on the pooled scale
+        (clipped to [0, 1]); unchanged before fitting or for a corpus of one language pair."""
+        sims = np.asarray(similarities, dtype=np.float32)
+        if not self.active or not sims.size:
+            return sims
+        assert self.pooled_ is not None
+        mean, std = self.pooled_
+        out = sims.astype(np.float64, copy=True)
+        for key, mask in _pair_masks(rows, columns):
+            stats = self.pairs_.get(key)
+            if stats is None or stats[1] <= 0:
+                continue  # a pair of languages not seen when fitting stays as it is
+            out[mask] = mean + (out[mask] - stats[0]) * (std / stats[1])
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def describe(self) -> Mapping[str, Any]:
+        """Mean, standard deviation and number of pairs per language pair, and pooled."""
+        out: dict[str, Any] = {
+            key: {"mean": round(m, 4), "std": round(s, 4), "pairs": n}
+            for key, (m, s, n) in self.pairs_.items()
+        }
+        if self.pooled_ is not None:
+            out["pooled"] = {"mean": round(self.pooled_[0], 4), "std": round(self.pooled_[1], 4)}
+        return out

@@ -16,12 +16,14 @@ import numpy as np
 from matchmaker.fields import FIELD_KEYS
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.explain import explain
-from matchmaker.ranking.language import LanguageCentring
+from matchmaker.ranking.language import LanguageCentring, PairCalibration
 from matchmaker.ranking.lexical import LexicalModel
 from matchmaker.ranking.passages import profile_passages, profile_text
 from matchmaker.ranking.store import VectorStore, encode_cached
 from matchmaker.ranking.types import Evidence, Match, Passage, Profile
 
+#: At most this many queries (an even sample) are scored to fit a :class:`PairCalibration`.
+CALIBRATION_SAMPLE = 256
 COMPONENTS: tuple[str, ...] = ("semantic", "lexical", "fields", "strategy", "trl", "capacity")
 AGGREGATIONS: tuple[str, ...] = ("max", "mean_max", "topk_mean")
 #: Value of the ``fields``, ``trl`` and ``capacity`` components when a side does not say.
@@ -173,6 +175,13 @@ def trl_component(q: np.ndarray, c: np.ndarray) -> np.ndarray:
 # --- the index --------------------------------------------------------------------------------
 
 
+def _even_sample(n: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` evenly spaced indices of ``range(n)`` (all when ``n <= limit``)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
 @dataclass
 class _Queries:
     texts: list[str]  # all text of each query, for the lexical model
@@ -198,12 +207,15 @@ class CandidateIndex:
         lexical_analyzer: str = "word",
         centring: LanguageCentring | None = None,
         centre: bool = True,
+        calibration: PairCalibration | None = None,
     ) -> None:
         """Index ``candidates`` whose passages (in order) have the rows of ``vectors``.
 
         With ``centre`` (the default), passage vectors and query vectors are language-centred
         (:class:`~matchmaker.ranking.language.LanguageCentring`): by ``centring`` when given
         (fitted on both sides of the matching), else by one fitted on the candidates' passages.
+        ``calibration`` (see :meth:`calibrate`) puts the semantic similarity of every language
+        pair on one scale; without it similarities are used as they are.
         """
         if len(passages) != len(candidates):
             raise ValueError("one passage list per candidate is needed")
@@ -244,6 +256,7 @@ class CandidateIndex:
         self._languages = np.array([p[0].language if p else "en" for p in self.passages])
         self._position = {cid: i for i, cid in enumerate(self.candidate_ids)}
         self.lexical = LexicalModel(lexical_analyzer).fit([profile_text(c) for c in candidates])
+        self.calibration = calibration
         self._pad: np.ndarray | None = None
 
     @classmethod
@@ -271,6 +284,7 @@ class CandidateIndex:
             [p.language for ps in (*passages, *query_passages) for p in ps],
         )
         index = cls(candidates, passages, candidate_vectors, embedder=embedder, centring=centring)
+        index.calibrate(queries, query_vectors)
         return index, query_vectors, candidate_vectors
 
     @classmethod
@@ -406,8 +420,12 @@ class CandidateIndex:
         if lexical_vectors is None:
             lexical_vectors = self.lexical.transform(q.texts)
         lex = self.lexical.similarity(lexical_vectors)
+        semantic = self.semantic(q.vectors, q.offsets, config)
+        if self.calibration is not None and self.calibration.active:
+            languages = self.query_languages(queries, q)
+            semantic = self.calibration.transform(semantic, languages, self._languages)
         return {
-            "semantic": self.semantic(q.vectors, q.offsets, config),
+            "semantic": semantic,
             "lexical": lex,
             "fields": fields_component(qf, self.fields, config.fields_overlap),
             "strategy": strategy_component(qf, self.fields, strategy_vector(strategy)),
@@ -415,16 +433,63 @@ class CandidateIndex:
             "capacity": np.broadcast_to(self.capacity, (len(queries), len(self))).copy(),
         }
 
-    def same_language(self, queries: Sequence[Profile], q: _Queries) -> np.ndarray:
-        """``(n_queries, n_candidates)`` booleans: the query's and the candidate's own texts are
-        in the same language."""
-        query_langs = np.array(
+    @staticmethod
+    def query_languages(queries: Sequence[Profile], q: _Queries) -> np.ndarray:
+        """The language of each query's own text (its first passage's)."""
+        return np.array(
             [
                 ps[0].language if ps else (p.language or "en")
                 for p, ps in zip(queries, q.passages, strict=True)
             ]
         )
-        return query_langs[:, None] == self._languages[None, :]
+
+    def same_language(self, queries: Sequence[Profile], q: _Queries) -> np.ndarray:
+        """``(n_queries, n_candidates)`` booleans: the query's and the candidate's own texts are
+        in the same language."""
+        return self.query_languages(queries, q)[:, None] == self._languages[None, :]
+
+    def calibrate(
+        self,
+        queries: Sequence[Profile],
+        query_vectors: Sequence[np.ndarray] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        config: ScoringConfig = DEFAULT_CONFIG,
+    ) -> PairCalibration:
+        """Fit and keep the :class:`PairCalibration` of the semantic component on ``queries``
+        (the other side of the matching) against every candidate; at most
+        :data:`CALIBRATION_SAMPLE` queries, evenly spaced, are scored."""
+        pick = _even_sample(len(queries), CALIBRATION_SAMPLE)
+        sample = [queries[i] for i in pick]
+        vectors = None if query_vectors is None else [query_vectors[i] for i in pick]
+        q = self._queries(sample, vectors, embedder)
+        self.calibration = PairCalibration().fit(
+            self.semantic(q.vectors, q.offsets, config),
+            self.query_languages(sample, q),
+            self._languages,
+        )
+        return self.calibration
+
+    def calibrate_with(
+        self, other: CandidateIndex, config: ScoringConfig = DEFAULT_CONFIG
+    ) -> PairCalibration:
+        """Fit one :class:`PairCalibration` on ``other``'s candidates (a sample, as queries)
+        against this index's, and give it to both indexes: the service's groups and challenges
+        rank each other on the same scale."""
+        pick = _even_sample(len(other), CALIBRATION_SAMPLE)
+        rows = (
+            np.concatenate(
+                [np.arange(other.offsets[i], other.offsets[i + 1]) for i in pick]
+            ).astype(np.int64)
+            if len(pick)
+            else np.zeros(0, np.int64)
+        )
+        offsets = np.concatenate([[0], np.cumsum(other.sizes[pick])]).astype(np.int64)
+        vectors = np.ascontiguousarray(other.matrix_t[:, rows].T)
+        similarities = self.semantic(vectors, offsets, config)
+        calibration = PairCalibration().fit(similarities, other._languages[pick], self._languages)
+        self.calibration = other.calibration = calibration
+        return calibration
 
     @staticmethod
     def combine(
@@ -592,4 +657,5 @@ class CandidateIndex:
             "passages": int(self.matrix_t.shape[1]),
             "dim": int(self.matrix_t.shape[0]),
             "model_id": getattr(self.embedder, "model_id", None),
+            "calibration": dict(self.calibration.describe()) if self.calibration else None,
         }

@@ -214,3 +214,35 @@ def test_evidence_for_many_candidates_equals_one_at_a_time(
     single = [group_index.explain(query, c, embedder=embedder) for c in ids]
     assert many == single
     assert all(e.pairs for e in many)
+
+
+def test_an_index_built_for_its_queries_puts_both_languages_on_one_scale(
+    groups: list[Profile], challenges: list[Profile], embedder: SentenceTransformerEmbedder
+) -> None:
+    # English challenges against groups of which one writes German: two language pairs.
+    index, query_vectors, vectors = CandidateIndex.build_for(groups, challenges, embedder)
+    calibration = index.calibration
+    assert calibration is not None and calibration.active
+    assert set(calibration.pairs_) == {"de|en", "en|en"}
+    plain = CandidateIndex(
+        index.candidates, index.passages, vectors, embedder=embedder, centring=index.centring
+    )
+    scores, parts = index.score_matrix(challenges, query_vectors)
+    _, raw_parts = plain.score_matrix(challenges, query_vectors)
+    german = index.position("g-buildings")
+    query_langs = ["en"] * len(challenges)
+    expected = calibration.transform(raw_parts["semantic"], query_langs, index._languages)
+    assert np.allclose(parts["semantic"], expected, atol=1e-6)
+    # The German group's similarities are moved; within the English pairs the order is kept.
+    assert not np.allclose(parts["semantic"][:, german], raw_parts["semantic"][:, german])
+    english = [j for j in range(len(index)) if j != german]
+    assert (
+        np.argsort(-parts["semantic"][:, english], axis=1, kind="stable")
+        == np.argsort(-raw_parts["semantic"][:, english], axis=1, kind="stable")
+    ).all()
+    # One query ranked alone scores as in the matrix.
+    for row, challenge in enumerate(challenges):
+        for m in index.rank(challenge, query_vectors[row], top=None, explain=False):
+            j = index.position(m.candidate_id)
+            assert m.score == pytest.approx(float(scores[row, j]), abs=1e-6)
+            assert m.components["semantic"] == pytest.approx(float(parts["semantic"][row, j]))
