@@ -163,6 +163,26 @@ class PairCalibration:
         """Whether :meth:`transform` changes anything (fitted on two or more language pairs)."""
         return self.pooled_ is not None and len(self.pairs_) >= 2
 
+    def affine(self, row: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, shift)`` per column for a text in language ``row`` against texts in
+        ``columns``: the calibrated similarity is ``s * scale + shift`` (then clipped). A pair of
+        languages not seen when fitting gets ``(1, 0)``, i.e. stays as it is."""
+        cols = np.asarray(list(columns), dtype=str)
+        scale = np.ones(len(cols), np.float32)
+        shift = np.zeros(len(cols), np.float32)
+        if not self.active:
+            return scale, shift
+        assert self.pooled_ is not None
+        mean, std = self.pooled_
+        for b in np.unique(cols):
+            stats = self.pairs_.get(pair_key(row, str(b)))
+            if stats is None or stats[1] <= 0:
+                continue
+            mask = cols == b
+            scale[mask] = std / stats[1]
+            shift[mask] = mean - stats[0] * std / stats[1]
+        return scale, shift
+
     def transform(
         self, similarities: np.ndarray, rows: Sequence[str], columns: Sequence[str]
     ) -> np.ndarray:
@@ -171,15 +191,13 @@ class PairCalibration:
         sims = np.asarray(similarities, dtype=np.float32)
         if not self.active or not sims.size:
             return sims
-        assert self.pooled_ is not None
-        mean, std = self.pooled_
-        out = sims.astype(np.float64, copy=True)
-        for key, mask in _pair_masks(rows, columns):
-            stats = self.pairs_.get(key)
-            if stats is None or stats[1] <= 0:
-                continue  # a pair of languages not seen when fitting stays as it is
-            out[mask] = mean + (out[mask] - stats[0]) * (std / stats[1])
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+        out = np.empty_like(sims)
+        row_langs = np.asarray(list(rows), dtype=str)
+        for a in np.unique(row_langs):
+            scale, shift = self.affine(str(a), columns)
+            mask = row_langs == a
+            out[mask] = sims[mask] * scale + shift
+        return np.clip(out, 0.0, 1.0, out=out)
 
     def describe(self) -> Mapping[str, Any]:
         """Mean, standard deviation and number of pairs per language pair, and pooled."""

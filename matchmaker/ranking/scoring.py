@@ -256,7 +256,9 @@ class CandidateIndex:
         self._languages = np.array([p[0].language if p else "en" for p in self.passages])
         self._position = {cid: i for i, cid in enumerate(self.candidate_ids)}
         self.lexical = LexicalModel(lexical_analyzer).fit([profile_text(c) for c in candidates])
-        self.calibration = calibration
+        self._calibration = calibration
+        #: (scale, shift) per candidate for each query language, under the current calibration.
+        self._calibration_maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._pad: np.ndarray | None = None
 
     @classmethod
@@ -421,9 +423,8 @@ class CandidateIndex:
             lexical_vectors = self.lexical.transform(q.texts)
         lex = self.lexical.similarity(lexical_vectors)
         semantic = self.semantic(q.vectors, q.offsets, config)
-        if self.calibration is not None and self.calibration.active:
-            languages = self.query_languages(queries, q)
-            semantic = self.calibration.transform(semantic, languages, self._languages)
+        if self._calibration is not None:
+            semantic = self.calibrated(semantic, self.query_languages(queries, q))
         return {
             "semantic": semantic,
             "lexical": lex,
@@ -432,6 +433,32 @@ class CandidateIndex:
             "trl": trl_component(trl_intervals(queries), self.trl),
             "capacity": np.broadcast_to(self.capacity, (len(queries), len(self))).copy(),
         }
+
+    @property
+    def calibration(self) -> PairCalibration | None:
+        """The language-pair calibration of the semantic component (None: not calibrated)."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, value: PairCalibration | None) -> None:
+        self._calibration = value
+        self._calibration_maps = {}
+
+    def calibrated(self, semantic: np.ndarray, languages: np.ndarray) -> np.ndarray:
+        """Semantic similarities of queries in ``languages`` on the common scale: one fused
+        multiply-add per query language with per-candidate arrays computed once."""
+        calibration = self._calibration
+        if calibration is None or not calibration.active or not semantic.size:
+            return semantic
+        out = np.empty_like(semantic)
+        for lang in np.unique(languages):
+            key = str(lang)
+            if key not in self._calibration_maps:
+                self._calibration_maps[key] = calibration.affine(key, self._languages)
+            scale, shift = self._calibration_maps[key]
+            rows = languages == lang
+            out[rows] = semantic[rows] * scale + shift
+        return np.clip(out, 0.0, 1.0, out=out)
 
     @staticmethod
     def query_languages(queries: Sequence[Profile], q: _Queries) -> np.ndarray:

@@ -119,9 +119,9 @@ def test_a_language_pair_seen_in_few_pairs_is_barely_moved() -> None:
     calibration = PairCalibration(prior=1000).fit(sims, rows, cols)
     moved = calibration.transform(sims[-1:], ["other"], cols) - sims[-1:]
     assert float(np.abs(moved).max()) < 0.2  # an unshrunk map would pull 0.9 down to the mean
-    assert PairCalibration().fit(sims, rows, cols).transform(
-        sims[-1:], ["other"], cols
-    ).max() <= 1.0
+    assert (
+        PairCalibration().fit(sims, rows, cols).transform(sims[-1:], ["other"], cols).max() <= 1.0
+    )
 
 
 def test_calibration_rejects_languages_that_do_not_fit_the_matrix() -> None:
