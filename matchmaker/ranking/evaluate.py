@@ -121,7 +121,7 @@ class Evaluation:
     def with_lexical(self, analyzer: str) -> CandidateIndex:
         """The same index with another lexical analyzer (no re-embedding)."""
         ix = self.index
-        return CandidateIndex(
+        index = CandidateIndex(
             ix.candidates,
             ix.passages,
             self.group_vectors,
@@ -131,9 +131,24 @@ class Evaluation:
             centre=ix.centring is not None,
             calibration=ix.calibration,
         )
+        index.hubness = ix.hubness
+        return index
+
+    def without_hubness(self) -> CandidateIndex:
+        """The same (centred, calibrated) index without the hubness correction."""
+        ix = self.index
+        return CandidateIndex(
+            ix.candidates,
+            ix.passages,
+            self.group_vectors,
+            embedder=ix.embedder,
+            centring=ix.centring,
+            centre=ix.centring is not None,
+            calibration=ix.calibration,
+        )
 
     def without_calibration(self) -> CandidateIndex:
-        """The same (centred) index without the language-pair calibration."""
+        """The same (centred) index without the language-pair calibration or hubness."""
         ix = self.index
         return CandidateIndex(
             ix.candidates,
@@ -275,11 +290,14 @@ def report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
 def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG) -> str:
     """Per challenge language, and median ranks per language pair, with and without centring."""
     out = ["By challenge language (full formula):", ""]
-    variants = {"centred, calibrated (default)": evaluation.index}
-    if evaluation.index.calibration is not None and evaluation.index.calibration.active:
-        variants["centred, not calibrated"] = evaluation.without_calibration()
-    if evaluation.index.centring is not None:
-        variants["neither"] = evaluation.without_centring()
+    ix = evaluation.index
+    variants = {"default": ix}
+    if ix.hubness is not None:
+        variants["no hubness correction"] = evaluation.without_hubness()
+    if ix.calibration is not None and ix.calibration.active:
+        variants["centred only"] = evaluation.without_calibration()
+    if ix.centring is not None:
+        variants["not centred"] = evaluation.without_centring()
     rows: dict[str, dict[str, float]] = {}
     pair_lines = [
         "| Pair (challenge → group) | " + " | ".join(variants) + " | judged ≥ 2 |",

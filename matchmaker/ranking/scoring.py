@@ -175,6 +175,52 @@ def trl_component(q: np.ndarray, c: np.ndarray) -> np.ndarray:
 # --- the index --------------------------------------------------------------------------------
 
 
+#: Neighbours whose mean similarity measures a text's hubness: CSLS's K (Conneau et al. 2018).
+HUBNESS_NEIGHBOURS = 10
+#: Hubness is estimated only against at least this many texts on the other side: the 10 nearest
+#: of fewer than 50 texts are a fifth of the corpus or more, not a neighbourhood.
+HUBNESS_MIN_TEXTS = 5 * HUBNESS_NEIGHBOURS
+#: Queries scored at once when fitting (bounds the passage-by-passage similarity matrix).
+_CHUNK = 64
+
+
+def _top_mean(similarities: np.ndarray, axis: int, k: int = HUBNESS_NEIGHBOURS) -> np.ndarray:
+    """Mean of the ``k`` largest values along ``axis`` (all when there are fewer)."""
+    n = similarities.shape[axis]
+    if n == 0:
+        return np.zeros(similarities.shape[1 - axis], np.float32)
+    k = min(k, n)
+    top = np.partition(similarities, n - k, axis=axis)
+    top = top[n - k :] if axis == 0 else top[:, n - k :]
+    return top.mean(axis=axis).astype(np.float32)
+
+
+def _penalty(r: np.ndarray) -> np.ndarray:
+    """CSLS's hubness term for texts with mean neighbour similarity ``r``: half of it, centred
+    so that the scores of the whole corpus keep their level."""
+    return (0.5 * (r - r.mean())).astype(np.float32)
+
+
+class _Nearest:
+    """The ``k`` largest similarities per column, kept while rows arrive in chunks."""
+
+    def __init__(self, columns: int, rows: int, k: int = HUBNESS_NEIGHBOURS) -> None:
+        self.k, self.rows = k, rows
+        self.top = np.zeros((0, columns), np.float32)
+
+    def add(self, sims: np.ndarray) -> None:
+        both = np.concatenate([self.top, sims.astype(np.float32)])
+        if len(both) > self.k:
+            both = np.partition(both, len(both) - self.k, axis=0)[len(both) - self.k :]
+        self.top = both
+
+    def columns(self) -> np.ndarray | None:
+        """Each column's hubness penalty, or None with fewer than HUBNESS_MIN_TEXTS rows."""
+        if self.rows < HUBNESS_MIN_TEXTS or not self.top.shape[1]:
+            return None
+        return _penalty(self.top.mean(axis=0))
+
+
 def _even_sample(n: int, limit: int) -> np.ndarray:
     """Up to ``limit`` evenly spaced indices of ``range(n)`` (all when ``n <= limit``)."""
     if n <= limit:
@@ -257,6 +303,9 @@ class CandidateIndex:
         self._position = {cid: i for i, cid in enumerate(self.candidate_ids)}
         self.lexical = LexicalModel(lexical_analyzer).fit([profile_text(c) for c in candidates])
         self._calibration = calibration
+        #: Subtracted from each candidate's semantic similarity (see :func:`hubness`); None: not
+        #: estimated (too few texts on the other side, or never fitted).
+        self.hubness: np.ndarray | None = None
         #: (scale, shift) per candidate for each query language, under the current calibration.
         self._calibration_maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._pad: np.ndarray | None = None
@@ -425,6 +474,8 @@ class CandidateIndex:
         semantic = self.semantic(q.vectors, q.offsets, config)
         if self._calibration is not None:
             semantic = self.calibrated(semantic, self.query_languages(queries, q))
+        if self.hubness is not None and semantic.size:
+            semantic = np.clip(semantic - self.hubness[None, :], 0.0, 1.0)
         return {
             "semantic": semantic,
             "lexical": lex,
@@ -483,9 +534,9 @@ class CandidateIndex:
         embedder: Embedder | None = None,
         config: ScoringConfig = DEFAULT_CONFIG,
     ) -> PairCalibration:
-        """Fit and keep the :class:`PairCalibration` of the semantic component on ``queries``
-        (the other side of the matching) against every candidate; at most
-        :data:`CALIBRATION_SAMPLE` queries, evenly spaced, are scored."""
+        """Fit, on ``queries`` (the other side of the matching) against every candidate, the
+        :class:`PairCalibration` of the semantic component (on an even sample of at most
+        :data:`CALIBRATION_SAMPLE` queries) and the candidates' :func:`hubness` (on all)."""
         pick = _even_sample(len(queries), CALIBRATION_SAMPLE)
         sample = [queries[i] for i in pick]
         vectors = None if query_vectors is None else [query_vectors[i] for i in pick]
@@ -495,6 +546,14 @@ class CandidateIndex:
             self.query_languages(sample, q),
             self._languages,
         )
+        nearest = _Nearest(len(self), len(queries))
+        for start in range(0, len(queries), _CHUNK):
+            chunk = list(queries[start : start + _CHUNK])
+            vs = None if query_vectors is None else list(query_vectors[start : start + _CHUNK])
+            q = self._queries(chunk, vs, embedder)
+            sims = self.semantic(q.vectors, q.offsets, config)
+            nearest.add(self.calibrated(sims, self.query_languages(chunk, q)))
+        self.hubness = nearest.columns()
         return self.calibration
 
     def calibrate_with(
@@ -502,21 +561,35 @@ class CandidateIndex:
     ) -> PairCalibration:
         """Fit one :class:`PairCalibration` on ``other``'s candidates (a sample, as queries)
         against this index's, and give it to both indexes: the service's groups and challenges
-        rank each other on the same scale."""
+        rank each other on the same scale. Both indexes' :func:`hubness` come from the same
+        similarities (this index's candidates against all of ``other``'s, and back)."""
         pick = _even_sample(len(other), CALIBRATION_SAMPLE)
-        rows = (
-            np.concatenate(
-                [np.arange(other.offsets[i], other.offsets[i + 1]) for i in pick]
-            ).astype(np.int64)
-            if len(pick)
-            else np.zeros(0, np.int64)
-        )
-        offsets = np.concatenate([[0], np.cumsum(other.sizes[pick])]).astype(np.int64)
-        vectors = np.ascontiguousarray(other.matrix_t[:, rows].T)
+        vectors, offsets = other._rows_of(pick)
         similarities = self.semantic(vectors, offsets, config)
         calibration = PairCalibration().fit(similarities, other._languages[pick], self._languages)
         self.calibration = other.calibration = calibration
+        nearest = _Nearest(len(self), len(other))
+        row_hubs: list[np.ndarray] = []
+        for start in range(0, len(other), _CHUNK):
+            rows = np.arange(start, min(start + _CHUNK, len(other)))
+            vectors, offsets = other._rows_of(rows)
+            sims = self.calibrated(self.semantic(vectors, offsets, config), other._languages[rows])
+            nearest.add(sims)
+            row_hubs.append(_top_mean(sims, axis=1))
+        self.hubness = nearest.columns()
+        other.hubness = (
+            _penalty(np.concatenate(row_hubs)) if row_hubs and len(self) >= HUBNESS_MIN_TEXTS
+            else None
+        )  # fmt: skip
         return calibration
+
+    def _rows_of(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (centred) passage vectors of some candidates, stacked, and their offsets."""
+        if not len(candidates):
+            return np.zeros((0, self.matrix_t.shape[0]), np.float32), np.zeros(1, np.int64)
+        rows = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in candidates])
+        offsets = np.concatenate([[0], np.cumsum(self.sizes[candidates])]).astype(np.int64)
+        return np.ascontiguousarray(self.matrix_t[:, rows].T), offsets
 
     @staticmethod
     def combine(

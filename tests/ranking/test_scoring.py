@@ -246,3 +246,51 @@ def test_an_index_built_for_its_queries_puts_both_languages_on_one_scale(
             j = index.position(m.candidate_id)
             assert m.score == pytest.approx(float(scores[row, j]), abs=1e-6)
             assert m.components["semantic"] == pytest.approx(float(parts["semantic"][row, j]))
+
+
+def _synthetic(n: int, per: int, language: str, rng: np.random.Generator, prefix: str):
+    from matchmaker.ranking.types import Passage
+
+    languages = [language if i % 3 else "de" for i in range(n)]  # a third write German
+    profiles = [
+        Profile(id=f"{prefix}{i}", title=f"{prefix}{i}", text="", language=languages[i])
+        for i in range(n)
+    ]
+    passages = [
+        [Passage(p.id, p.title, f"{p.id} {k}", languages[i]) for k in range(per)]
+        for i, p in enumerate(profiles)
+    ]
+    vectors = rng.standard_normal((n * per, 16)).astype(np.float32)
+    return profiles, passages, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_hubness_penalises_a_candidate_close_to_every_query_and_needs_enough_queries() -> None:
+    from matchmaker.ranking import scoring
+
+    rng = np.random.default_rng(3)
+    groups, passages, vectors = _synthetic(40, 2, "en", rng, "g")
+    queries, q_passages, q_vectors = _synthetic(130, 1, "en", rng, "c")  # > two chunks of 64
+    # The queries share a direction, and group g0's first passage points along it: a hub,
+    # fairly close to every query without being any query's topic.
+    shared = np.eye(16, dtype=np.float32)[0]
+    q_vectors = q_vectors + shared
+    q_vectors /= np.linalg.norm(q_vectors, axis=1, keepdims=True)
+    vectors[0] = shared
+    index = CandidateIndex(groups, passages, vectors, centre=False)
+    other = CandidateIndex(queries, q_passages, q_vectors, centre=False)
+    index.calibrate_with(other)
+    assert index.hubness is not None and other.hubness is None  # only 40 groups: too few
+    assert int(np.argmax(index.hubness)) == 0
+    assert abs(float(index.hubness.mean())) < 1e-6  # centred: the corpus keeps its level
+    # Chunked fitting equals the whole matrix at once.
+    raw = index.semantic(other.matrix_t.T, other.offsets, DEFAULT_CONFIG)
+    full = index.calibrated(raw, other._languages)
+    top = np.sort(full, axis=0)[-scoring.HUBNESS_NEIGHBOURS :].mean(axis=0)
+    assert np.allclose(index.hubness, 0.5 * (top - top.mean()), atol=1e-6)
+    # It is subtracted from the semantic component of every query.
+    _, parts = index.score_matrix(queries[:3], [q_vectors[i : i + 1] for i in range(3)])
+    assert np.allclose(parts["semantic"], np.clip(full[:3] - index.hubness, 0, 1), atol=1e-6)
+    # Against fewer than HUBNESS_MIN_TEXTS queries nothing is estimated.
+    few = CandidateIndex(queries[:49], q_passages[:49], q_vectors[:49], centre=False)
+    index.calibrate_with(few)
+    assert index.hubness is None
