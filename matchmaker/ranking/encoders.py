@@ -44,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -295,13 +296,65 @@ def _check_cache(target: Path, backend: str, src: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise _CacheInvalid("manifest lists no files")
+    verified: dict[str, dict[str, int]] = {}
     for name, record in files.items():
         path = target / name
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except OSError:
+            raise _CacheInvalid(f"{name} is missing") from None
+        if not stat.S_ISREG(st.st_mode):
             raise _CacheInvalid(f"{name} is missing")
-        if path.stat().st_size != record.get("size") or _sha256(path) != record.get("sha256"):
+        if not isinstance(record, dict) or st.st_size != record.get("size"):
             raise _CacheInvalid(f"{name} is corrupt")
+        if _unchanged(record, st):
+            continue  # as recorded when it was last hashed: trusted (docs/encoders.md)
+        if _sha256(path) != record.get("sha256"):
+            raise _CacheInvalid(f"{name} is corrupt")
+        verified[name] = _file_stat(st)
+    if verified:
+        _record_stats(manifest_path, manifest, verified)
     return manifest
+
+
+def _file_stat(st: os.stat_result) -> dict[str, int]:
+    """What :func:`_check_cache` compares to trust an artefact without hashing it again."""
+    return {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+def _unchanged(record: Mapping[str, Any], st: os.stat_result) -> bool:
+    """True when a file's size, mtime and ctime are those recorded when it was last hashed
+    (a manifest written before these were recorded has none: its files are hashed once)."""
+    return (
+        record.get("size") == st.st_size
+        and record.get("mtime_ns") == st.st_mtime_ns
+        and record.get("ctime_ns") == st.st_ctime_ns
+    )
+
+
+def _record_stats(
+    manifest_path: Path, manifest: dict[str, Any], verified: Mapping[str, dict[str, int]]
+) -> None:
+    """Remember the stat of artefacts just hashed and found intact, so that the next start need
+    not hash them (written atomically; a read-only cache is simply hashed on every start)."""
+    for name, stats in verified.items():
+        manifest["files"][name].update(stats)
+    try:
+        mode = stat.S_IMODE(manifest_path.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=manifest_path.parent)
+        try:
+            os.fchmod(fd, mode)  # mkstemp's 0600 would lock out other users of a shared cache
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(manifest, f, indent=2)
+            os.replace(tmp, manifest_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.debug("could not record artefact stats in %s: %s", manifest_path, exc)
+    else:
+        log.info("encoder cache %s: %s re-verified", manifest_path.parent, ", ".join(verified))
 
 
 @contextlib.contextmanager
@@ -345,11 +398,11 @@ def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[
         try:
             with _telemetry_declined():
                 _BUILDERS[backend](src, tmp)
-            files = {
-                p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
-                for p in sorted(tmp.iterdir())
-                if p.is_file()
-            }
+            files = {}
+            for p in sorted(tmp.iterdir()):
+                if p.is_file():
+                    st = p.stat()  # before hashing: a change while hashing is seen next time
+                    files[p.name] = {"size": st.st_size, "sha256": _sha256(p), **_file_stat(st)}
             source_hash, source_files = _source_hash(src)
             manifest = {
                 "format": _FORMAT_VERSION,
