@@ -762,6 +762,30 @@ class _SentencePieceTokenizer(_Tokenizer):
         return ids, mask
 
 
+class _InThread:
+    """``function(*args)`` run in a thread of its own; :meth:`result` waits for it and returns
+    its value or raises its exception."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                self._value = function(*args)
+            except BaseException as exc:  # re-raised by result() in the caller's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="encoder-load", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _runtime_tokenizer(directory: Path, max_seq_length: int) -> _Tokenizer:
     if (directory / e5.SENTENCEPIECE_FILE).is_file():
         return _SentencePieceTokenizer(directory, max_seq_length)
@@ -780,17 +804,23 @@ class ExportedEmbedder:
         directory, self.manifest = ensure_built(model, backend, cache_dir)
         self.directory = directory
         meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
-        self._tokenizer = _runtime_tokenizer(directory, int(meta["max_seq_length"]))
-        self.max_tokens = int(meta["max_seq_length"]) - 2
-        self.dim = int(meta["dim"])
-        self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
-        self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
-        #: Word embeddings kept outside the graph (float16, mapped from the cache, shared by
-        #: the workers of one host); None when the graph takes token ids.
-        self._words: np.ndarray | None = None
-        if meta.get("word_embeddings"):
-            self._words = np.load(directory / meta["word_embeddings"], mmap_mode="r")
-        self._run = self._load(directory, threads)
+        # The tokenizer loads in a thread while the runtime imports the compiled model: both
+        # release the GIL (SentencePiece takes 0.3 s for e5's 250k pieces, OpenVINO 0.1-0.2 s),
+        # so a worker with a free core is ready sooner (docs/encoders.md).
+        tokenizer = _InThread(_runtime_tokenizer, directory, int(meta["max_seq_length"]))
+        try:
+            self.max_tokens = int(meta["max_seq_length"]) - 2
+            self.dim = int(meta["dim"])
+            self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
+            self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
+            #: Word embeddings kept outside the graph (float16, mapped from the cache, shared by
+            #: the workers of one host); None when the graph takes token ids.
+            self._words: np.ndarray | None = None
+            if meta.get("word_embeddings"):
+                self._words = np.load(directory / meta["word_embeddings"], mmap_mode="r")
+            self._run = self._load(directory, threads)
+        finally:
+            self._tokenizer = tokenizer.result()
 
     def _load(
         self, directory: Path, threads: int | None

@@ -446,3 +446,30 @@ def test_a_manifest_without_recorded_stats_is_verified_once(fake_export: dict[st
 
 def _stat_record(target: Path, name: str) -> dict[str, Any]:
     return dict(json.loads((target / "manifest.json").read_text())["files"][name])
+
+
+def test_the_tokenizer_loads_beside_the_runtime_and_its_errors_surface(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tokenizer loads in a thread of its own while the model is imported; the embedder
+    uses what it loaded, and a failure there fails the embedder's construction."""
+    _need("openvino-bf16")
+    threads: list[str] = []
+    real = encoders._runtime_tokenizer
+
+    def recording(directory: Path, max_seq_length: int) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(directory, max_seq_length)
+
+    monkeypatch.setattr(encoders, "_runtime_tokenizer", recording)
+    emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
+    assert threads == ["encoder-load"]
+    assert emb.count_tokens("Abwärme aus dem Ofen") > 0
+    assert emb.encode(["Abwärme aus dem Ofen"]).shape == (1, 384)
+
+    def broken(directory: Path, max_seq_length: int) -> Any:
+        raise OSError("tokenizer unreadable")
+
+    monkeypatch.setattr(encoders, "_runtime_tokenizer", broken)
+    with pytest.raises(OSError, match="tokenizer unreadable"):
+        encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
