@@ -44,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -295,13 +296,65 @@ def _check_cache(target: Path, backend: str, src: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise _CacheInvalid("manifest lists no files")
+    verified: dict[str, dict[str, int]] = {}
     for name, record in files.items():
         path = target / name
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except OSError:
+            raise _CacheInvalid(f"{name} is missing") from None
+        if not stat.S_ISREG(st.st_mode):
             raise _CacheInvalid(f"{name} is missing")
-        if path.stat().st_size != record.get("size") or _sha256(path) != record.get("sha256"):
+        if not isinstance(record, dict) or st.st_size != record.get("size"):
             raise _CacheInvalid(f"{name} is corrupt")
+        if _unchanged(record, st):
+            continue  # as recorded when it was last hashed: trusted (docs/encoders.md)
+        if _sha256(path) != record.get("sha256"):
+            raise _CacheInvalid(f"{name} is corrupt")
+        verified[name] = _file_stat(st)
+    if verified:
+        _record_stats(manifest_path, manifest, verified)
     return manifest
+
+
+def _file_stat(st: os.stat_result) -> dict[str, int]:
+    """What :func:`_check_cache` compares to trust an artefact without hashing it again."""
+    return {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+def _unchanged(record: Mapping[str, Any], st: os.stat_result) -> bool:
+    """True when a file's size, mtime and ctime are those recorded when it was last hashed
+    (a manifest written before these were recorded has none: its files are hashed once)."""
+    return (
+        record.get("size") == st.st_size
+        and record.get("mtime_ns") == st.st_mtime_ns
+        and record.get("ctime_ns") == st.st_ctime_ns
+    )
+
+
+def _record_stats(
+    manifest_path: Path, manifest: dict[str, Any], verified: Mapping[str, dict[str, int]]
+) -> None:
+    """Remember the stat of artefacts just hashed and found intact, so that the next start need
+    not hash them (written atomically; a read-only cache is simply hashed on every start)."""
+    for name, stats in verified.items():
+        manifest["files"][name].update(stats)
+    try:
+        mode = stat.S_IMODE(manifest_path.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=manifest_path.parent)
+        try:
+            os.fchmod(fd, mode)  # mkstemp's 0600 would lock out other users of a shared cache
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(manifest, f, indent=2)
+            os.replace(tmp, manifest_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.debug("could not record artefact stats in %s: %s", manifest_path, exc)
+    else:
+        log.info("encoder cache %s: %s re-verified", manifest_path.parent, ", ".join(verified))
 
 
 @contextlib.contextmanager
@@ -345,11 +398,11 @@ def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[
         try:
             with _telemetry_declined():
                 _BUILDERS[backend](src, tmp)
-            files = {
-                p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
-                for p in sorted(tmp.iterdir())
-                if p.is_file()
-            }
+            files = {}
+            for p in sorted(tmp.iterdir()):
+                if p.is_file():
+                    st = p.stat()  # before hashing: a change while hashing is seen next time
+                    files[p.name] = {"size": st.st_size, "sha256": _sha256(p), **_file_stat(st)}
             source_hash, source_files = _source_hash(src)
             manifest = {
                 "format": _FORMAT_VERSION,
@@ -709,6 +762,30 @@ class _SentencePieceTokenizer(_Tokenizer):
         return ids, mask
 
 
+class _InThread:
+    """``function(*args)`` run in a thread of its own; :meth:`result` waits for it and returns
+    its value or raises its exception."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                self._value = function(*args)
+            except BaseException as exc:  # re-raised by result() in the caller's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="encoder-load", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _runtime_tokenizer(directory: Path, max_seq_length: int) -> _Tokenizer:
     if (directory / e5.SENTENCEPIECE_FILE).is_file():
         return _SentencePieceTokenizer(directory, max_seq_length)
@@ -727,17 +804,23 @@ class ExportedEmbedder:
         directory, self.manifest = ensure_built(model, backend, cache_dir)
         self.directory = directory
         meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
-        self._tokenizer = _runtime_tokenizer(directory, int(meta["max_seq_length"]))
-        self.max_tokens = int(meta["max_seq_length"]) - 2
-        self.dim = int(meta["dim"])
-        self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
-        self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
-        #: Word embeddings kept outside the graph (float16, mapped from the cache, shared by
-        #: the workers of one host); None when the graph takes token ids.
-        self._words: np.ndarray | None = None
-        if meta.get("word_embeddings"):
-            self._words = np.load(directory / meta["word_embeddings"], mmap_mode="r")
-        self._run = self._load(directory, threads)
+        # The tokenizer loads in a thread while the runtime imports the compiled model: both
+        # release the GIL (SentencePiece takes 0.3 s for e5's 250k pieces, OpenVINO 0.1-0.2 s),
+        # so a worker with a free core is ready sooner (docs/encoders.md).
+        tokenizer = _InThread(_runtime_tokenizer, directory, int(meta["max_seq_length"]))
+        try:
+            self.max_tokens = int(meta["max_seq_length"]) - 2
+            self.dim = int(meta["dim"])
+            self.model_id = f"{model_name(model)}:{self.dim}:{backend}"
+            self._pad_to = SHAPE_STEP if _EXPORTED[backend] == "openvino" else 1
+            #: Word embeddings kept outside the graph (float16, mapped from the cache, shared by
+            #: the workers of one host); None when the graph takes token ids.
+            self._words: np.ndarray | None = None
+            if meta.get("word_embeddings"):
+                self._words = np.load(directory / meta["word_embeddings"], mmap_mode="r")
+            self._run = self._load(directory, threads)
+        finally:
+            self._tokenizer = tokenizer.result()
 
     def _load(
         self, directory: Path, threads: int | None

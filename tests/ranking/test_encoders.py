@@ -9,7 +9,10 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -309,3 +312,164 @@ def test_building_an_export_sends_no_telemetry(
     emb = encoders.make_embedder(backend="openvino", cache_dir=tmp_path / "cache", threads=1)
     assert emb.encode(["Abwärme aus dem Ofen"]).shape == (1, 384)
     assert sent == []
+
+
+# --- trusting an artefact's recorded size, mtime and ctime (no hashing on every start) ------
+
+
+@pytest.fixture
+def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """An "openvino" export of a tiny source directory by a stand-in builder (no runtime
+    needed): what the cache check does with its artefacts is the same for every backend."""
+    src = tmp_path / "src-model"
+    src.mkdir()
+    (src / "config.json").write_text('{"hidden_size": 4}')
+
+    def build(source: Path, dst: Path) -> None:
+        (dst / "model.bin").write_bytes(bytes(range(256)) * 64)
+        (dst / "encoder.json").write_text('{"dim": 4}')
+
+    monkeypatch.setitem(encoders._BUILDERS, "openvino", build)
+    hashed: list[str] = []
+    real_sha256 = encoders._sha256
+
+    def counting_sha256(path: Path) -> str:
+        hashed.append(path.name)
+        return real_sha256(path)
+
+    monkeypatch.setattr(encoders, "_sha256", counting_sha256)
+    cache = tmp_path / "cache"
+    target, _ = encoders.ensure_built(str(src), "openvino", cache)
+    # File times are as coarse as the kernel's clock tick: a change within the same tick as the
+    # build would keep them (the trade-off docs/encoders.md names); the tests change later.
+    time.sleep(0.05)
+    key = (encoders._slug(encoders.model_name(str(src))), "openvino")
+    hashed.clear()
+    return {"src": str(src), "cache": cache, "target": target, "hashed": hashed, "key": key}
+
+
+def _load(fake: dict[str, Any]) -> dict[str, Any]:
+    return encoders.ensure_built(fake["src"], "openvino", fake["cache"])[1]
+
+
+def _keep_times(path: Path, change: Callable[[Path], None]) -> None:
+    """Apply ``change`` to ``path`` and put its access and modification times back."""
+    st = path.stat()
+    change(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_an_unchanged_cache_is_trusted_without_hashing(fake_export: dict[str, Any]) -> None:
+    builds = encoders.build_count[fake_export["key"]]
+    manifest = _load(fake_export)
+    assert fake_export["hashed"] == []  # neither artefact was hashed again
+    assert encoders.build_count[fake_export["key"]] == builds
+    record = manifest["files"]["model.bin"]
+    st = (fake_export["target"] / "model.bin").stat()
+    assert (record["size"], record["mtime_ns"], record["ctime_ns"]) == (
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
+
+
+def test_a_touched_artefact_is_hashed_again_and_then_trusted(
+    fake_export: dict[str, Any],
+) -> None:
+    target = fake_export["target"]
+    builds = encoders.build_count[fake_export["key"]]
+    st = (target / "model.bin").stat()
+    os.utime(target / "model.bin", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    manifest = _load(fake_export)
+    assert fake_export["hashed"] == ["model.bin"]  # only the changed one, found intact
+    assert encoders.build_count[fake_export["key"]] == builds
+    assert manifest["files"]["model.bin"]["mtime_ns"] == st.st_mtime_ns + 10**9
+    fake_export["hashed"].clear()
+    _load(fake_export)  # its new stat was recorded: the next start trusts it again
+    assert fake_export["hashed"] == []
+
+
+@pytest.mark.parametrize("times", ["changed", "restored"])
+def test_a_corrupted_artefact_of_the_same_size_is_refused(
+    times: str, fake_export: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    target = fake_export["target"]
+    builds = encoders.build_count[fake_export["key"]]
+    weights = target / "model.bin"
+    good = weights.read_bytes()
+    bad = b"\xff" * 64 + good[64:]
+
+    def corrupt(path: Path) -> None:
+        path.write_bytes(bad)
+
+    if times == "restored":  # even with its old mtime, its ctime changed
+        _keep_times(weights, corrupt)
+        assert weights.stat().st_mtime_ns == _stat_record(target, "model.bin")["mtime_ns"]
+    else:
+        corrupt(weights)
+    assert weights.stat().st_size == len(good)
+    with caplog.at_level(logging.WARNING, logger="matchmaker.encoders"):
+        _load(fake_export)
+    assert "model.bin is corrupt" in caplog.text
+    assert encoders.build_count[fake_export["key"]] == builds + 1  # rebuilt
+    assert weights.read_bytes() == good
+
+
+def test_an_artefact_of_another_size_is_refused_without_hashing(
+    fake_export: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    weights = fake_export["target"] / "model.bin"
+    builds = encoders.build_count[fake_export["key"]]
+    _keep_times(weights, lambda p: p.write_bytes(p.read_bytes()[:-1]))
+    with caplog.at_level(logging.WARNING, logger="matchmaker.encoders"):
+        _load(fake_export)
+    assert "model.bin is corrupt" in caplog.text
+    assert fake_export["hashed"].count("model.bin") == 1  # by the rebuild: refused on its size
+    assert encoders.build_count[fake_export["key"]] == builds + 1
+
+
+def test_a_manifest_without_recorded_stats_is_verified_once(fake_export: dict[str, Any]) -> None:
+    """Caches built before stats were recorded: every artefact is hashed once, then trusted."""
+    path = fake_export["target"] / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for record in manifest["files"].values():
+        del record["mtime_ns"], record["ctime_ns"]
+    path.write_text(json.dumps(manifest))
+    mode = path.stat().st_mode
+    _load(fake_export)
+    assert sorted(fake_export["hashed"]) == ["encoder.json", "model.bin"]
+    assert path.stat().st_mode == mode  # still readable by the cache's other users
+    fake_export["hashed"].clear()
+    _load(fake_export)
+    assert fake_export["hashed"] == []
+
+
+def _stat_record(target: Path, name: str) -> dict[str, Any]:
+    return dict(json.loads((target / "manifest.json").read_text())["files"][name])
+
+
+def test_the_tokenizer_loads_beside_the_runtime_and_its_errors_surface(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tokenizer loads in a thread of its own while the model is imported; the embedder
+    uses what it loaded, and a failure there fails the embedder's construction."""
+    _need("openvino-bf16")
+    threads: list[str] = []
+    real = encoders._runtime_tokenizer
+
+    def recording(directory: Path, max_seq_length: int) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(directory, max_seq_length)
+
+    monkeypatch.setattr(encoders, "_runtime_tokenizer", recording)
+    emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
+    assert threads == ["encoder-load"]
+    assert emb.count_tokens("Abwärme aus dem Ofen") > 0
+    assert emb.encode(["Abwärme aus dem Ofen"]).shape == (1, 384)
+
+    def broken(directory: Path, max_seq_length: int) -> Any:
+        raise OSError("tokenizer unreadable")
+
+    monkeypatch.setattr(encoders, "_runtime_tokenizer", broken)
+    with pytest.raises(OSError, match="tokenizer unreadable"):
+        encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
