@@ -151,6 +151,29 @@ def test_padding_to_a_shape_bucket_does_not_change_vectors(
         assert cosine > 0.99999, (text, cosine)
 
 
+def test_a_batch_of_long_passages_runs_in_slices_of_bounded_size(
+    texts: list[str], cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _need("openvino-bf16")
+    emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
+    whole = emb.encode(texts, batch_size=32)
+    runs: list[tuple[int, int]] = []
+    run = emb._run
+
+    def recording(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        runs.append(ids.shape)
+        return run(ids, mask)
+
+    monkeypatch.setattr(emb, "_run", recording)
+    monkeypatch.setattr(encoders, "MAX_BATCH_TOKENS", 1024)
+    sliced = emb.encode(texts, batch_size=32)
+    # 30 texts in one batch of 32, but no run over 1,024 padded word pieces.
+    assert len(runs) > 1
+    assert all(rows * length <= 1024 or rows == 1 for rows, length in runs)
+    assert sum(rows for rows, _ in runs) == len(texts)
+    assert np.allclose(sliced, whole, atol=1e-3)
+
+
 def test_warm_shapes_runs_every_query_shape_once(cache_dir: Path) -> None:
     _need("openvino")
     emb = encoders.make_embedder(backend="openvino", cache_dir=cache_dir, threads=1)
