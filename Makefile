@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run migrate seed test lint format typecheck bench soak learn simulate clean
+.PHONY: help install browser dictionary run migrate seed test lint format typecheck bench soak learn simulate clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +33,7 @@ seed: migrate ## Load the sample data (idempotent) and local demo sign-ins
 	$(BIN)/matchmaker seed --demo-users
 
 run: seed ## Serve on http://127.0.0.1:$(PORT) under gunicorn with the sample data
+	@$(MAKE) --no-print-directory dictionary || echo "Serving without the dictionary: key terms are shared words only."
 	@echo "Serving on http://127.0.0.1:$(PORT) — demo sign-ins: instance/demo-credentials.txt"
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
@@ -42,7 +43,13 @@ browser: ## Install Debian's Chromium for the browser tests (when missing)
 	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; fi
 
-test: install browser ## Run the whole test suite
+dictionary: ## Install Debian's German-English dictionary (trans-de-en) for key terms across languages
+	@if [ ! -f /usr/share/trans/de-en ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq trans-de-en >/dev/null || \
+	    (apt-get update -qq && apt-get install -y -qq trans-de-en >/dev/null); \
+	  else echo "Key terms across languages need Debian's trans-de-en: sudo apt-get install trans-de-en"; exit 1; fi; fi
+
+test: install browser dictionary ## Run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## Lint and check formatting

@@ -63,6 +63,12 @@ class Settings:
         str(INSTANCE_DIR / "encoders"),
         "Folder of exported encoder models, built on first use and shared by workers.",
     )
+    dictionary: str = _setting(
+        "/usr/share/trans/de-en",
+        "German-English dictionary (the Ding dictionary of Debian's trans-de-en, GPL; "
+        "`make dictionary` installs it) for key terms across languages (*Abwärme* / *waste "
+        "heat*); compiled once into the encoder cache; empty or missing: shared words only.",
+    )
     torch_threads: int = _setting(
         1,
         "Threads of the encoder runtime (torch or OpenVINO) per process; "

@@ -17,6 +17,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
 from matchmaker.matching.store import SqlVectorStore
+from matchmaker.ranking.dictionary import Dictionary, open_dictionary
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.language import LanguageCentring
 from matchmaker.ranking.passages import profile_passages, profile_text, split_sentences
@@ -260,6 +262,8 @@ class Matcher:
         self._warm_lock = threading.Lock()
         self._stop_warming = threading.Event()
         self._shapes_warmed = False
+        self._dictionary: Dictionary | None = None
+        self._dictionary_opened = False
 
     @property
     def embedder(self) -> Embedder:
@@ -276,6 +280,19 @@ class Matcher:
                         time.perf_counter() - started,
                     )
         return self._embedder
+
+    @property
+    def dictionary(self) -> Dictionary | None:
+        """The German-English dictionary for translated key terms (compiled on first use, once
+        per machine); None when it is not installed."""
+        if not self._dictionary_opened:
+            with self._model_lock:
+                if not self._dictionary_opened:
+                    self._dictionary = open_dictionary(
+                        self.settings.dictionary, Path(self.settings.encoder_cache)
+                    )
+                    self._dictionary_opened = True
+        return self._dictionary
 
     @property
     def model_loaded(self) -> bool:
@@ -439,6 +456,7 @@ class Matcher:
         )
         # One scale for the semantic similarity of every language pair, on both indexes.
         groups.calibrate_with(challenges)
+        groups.dictionary = challenges.dictionary = self.dictionary
         self._passage_cache, self._vector_cache = passage_cache, vector_cache
         if isinstance(embedder, MeteredEmbedder):
             embedder.forget_counts()

@@ -23,9 +23,18 @@ class EvidencePairOut(BaseModel):
     similarity: float
 
 
+class TermPairOut(BaseModel):
+    """A key term of the query's text and its translation in the candidate's text."""
+
+    query: str
+    candidate: str
+
+
 class EvidenceOut(BaseModel):
     pairs: list[EvidencePairOut]
     terms: list[str]
+    #: Key terms across languages (German word, English translation), by a dictionary.
+    translations: list[TermPairOut] = []
 
 
 class GroupMatch(BaseModel):

@@ -44,9 +44,11 @@ log = logging.getLogger("matchmaker.matching")
 
 
 def evidence_out(evidence: Evidence | None) -> dict[str, Any]:
-    """Evidence as JSON: the passage pairs that drove the semantic score and the shared terms."""
+    """Evidence as JSON: the passage pairs that drove the semantic score, the shared terms and
+    the key terms that translate each other (``{"query": "Abwärme", "candidate": "waste heat"}``;
+    query: the challenge of a group list, the group of a challenge's list)."""
     if evidence is None:
-        return {"pairs": [], "terms": []}
+        return {"pairs": [], "terms": [], "translations": []}
     return {
         "pairs": [
             {
@@ -58,6 +60,9 @@ def evidence_out(evidence: Evidence | None) -> dict[str, Any]:
             for p in evidence.pairs
         ],
         "terms": list(evidence.terms),
+        "translations": [
+            {"query": t.query, "candidate": t.candidate} for t in evidence.translations
+        ],
     }
 
 

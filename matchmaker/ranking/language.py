@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+#: Language codes, one per text: a list, or a numpy array of strings.
+Languages = Sequence[str] | np.ndarray
+
 #: Languages a text may be stored with; the first two are the ones the service is written for.
 LANGUAGES: tuple[str, ...] = ("de", "en", "other")
 #: Texts shorter than this many letters are not detected.
@@ -58,7 +61,7 @@ class LanguageCentring:
     means_: dict[str, np.ndarray] = field(default_factory=dict)
     overall_: np.ndarray | None = None
 
-    def fit(self, vectors: np.ndarray, languages: Sequence[str]) -> LanguageCentring:
+    def fit(self, vectors: np.ndarray, languages: Languages) -> LanguageCentring:
         """Estimate the means from ``vectors`` (rows) in ``languages`` (one per row)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(vectors) != len(languages):
@@ -78,7 +81,7 @@ class LanguageCentring:
         """The mean subtracted from vectors of ``language`` (None before fitting)."""
         return self.means_.get(language, self.overall_)
 
-    def transform(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+    def transform(self, vectors: np.ndarray, languages: Languages) -> np.ndarray:
         """``vectors`` minus their language's mean, normalised to unit length again."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if self.overall_ is None or not len(vectors):
@@ -100,7 +103,7 @@ def pair_key(a: str, b: str) -> str:
     return f"{a}|{b}" if a <= b else f"{b}|{a}"
 
 
-def _pair_masks(rows: Sequence[str], columns: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+def _pair_masks(rows: Languages, columns: Languages) -> list[tuple[str, np.ndarray]]:
     """Each unordered language pair present in ``rows`` × ``columns`` with its boolean mask."""
     r, c = np.asarray(list(rows), dtype=str), np.asarray(list(columns), dtype=str)
     masks: dict[str, np.ndarray] = {}
@@ -135,9 +138,7 @@ class PairCalibration:
     pooled_: tuple[float, float] | None = None
     pairs_: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
-    def fit(
-        self, similarities: np.ndarray, rows: Sequence[str], columns: Sequence[str]
-    ) -> PairCalibration:
+    def fit(self, similarities: np.ndarray, rows: Languages, columns: Languages) -> PairCalibration:
         """Estimate the statistics from ``similarities`` ``(len(rows), len(columns))`` whose rows
         and columns are texts in the languages ``rows`` and ``columns``."""
         sims = np.asarray(similarities, dtype=np.float64)
@@ -163,7 +164,7 @@ class PairCalibration:
         """Whether :meth:`transform` changes anything (fitted on two or more language pairs)."""
         return self.pooled_ is not None and len(self.pairs_) >= 2
 
-    def affine(self, row: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def affine(self, row: str, columns: Languages) -> tuple[np.ndarray, np.ndarray]:
         """``(scale, shift)`` per column for a text in language ``row`` against texts in
         ``columns``: the calibrated similarity is ``s * scale + shift`` (then clipped). A pair of
         languages not seen when fitting gets ``(1, 0)``, i.e. stays as it is."""
@@ -184,7 +185,7 @@ class PairCalibration:
         return scale, shift
 
     def transform(
-        self, similarities: np.ndarray, rows: Sequence[str], columns: Sequence[str]
+        self, similarities: np.ndarray, rows: Languages, columns: Languages
     ) -> np.ndarray:
         """``similarities`` of texts in ``rows`` × ``columns`` languages on the pooled scale
         (clipped to [0, 1]); unchanged before fitting or for a corpus of one language pair."""

@@ -243,6 +243,11 @@ class LexicalModel:
             self.words_, [[term(w) for w in ws] for ws in tokens], ["\x00"]
         ).tocsr()
         self.terms_ = self.words_.get_feature_names_out()
+        #: IDF of each term, and the largest (that of a term the corpus lacks).
+        self.idf_by_term_ = dict(
+            zip(self.words_.vocabulary_, self.words_.idf_.tolist(), strict=True)
+        )
+        self.max_idf_ = float(self.words_.idf_.max()) if len(self.words_.idf_) else 1.0
         # Show a stem as the word it most often stands for in the corpus.
         self.surface_: dict[str, str] = {}
         best: dict[str, int] = {}

@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from matchmaker.fields import FIELD_KEYS
+from matchmaker.ranking.dictionary import Dictionary
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.explain import explain
 from matchmaker.ranking.language import LanguageCentring, PairCalibration
 from matchmaker.ranking.lexical import LexicalModel
 from matchmaker.ranking.passages import profile_passages, profile_text
 from matchmaker.ranking.store import VectorStore, encode_cached
-from matchmaker.ranking.types import Evidence, Match, Passage, Profile
+from matchmaker.ranking.types import Evidence, Match, Passage, Profile, TermPair
 
 #: At most this many queries (an even sample) are scored to fit a :class:`PairCalibration`.
 CALIBRATION_SAMPLE = 256
@@ -309,6 +310,8 @@ class CandidateIndex:
         #: (scale, shift) per candidate for each query language, under the current calibration.
         self._calibration_maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._pad: np.ndarray | None = None
+        #: German–English dictionary for translated key terms (None: shared words only).
+        self.dictionary: Dictionary | None = None
 
     @classmethod
     def build_for(
@@ -708,7 +711,7 @@ class CandidateIndex:
         """Evidence for a query (its passages, their vectors, its row of
         ``lexical.word_vectors``) and the candidate in ``column``."""
         lo = self.offsets[column]
-        return explain(
+        evidence = explain(
             query_passages,
             query_vectors[: len(query_passages)],
             self.passages[column],
@@ -716,6 +719,35 @@ class CandidateIndex:
             terms=self.lexical.key_terms(query_terms, column, config.evidence_terms),
             pairs=config.evidence_pairs,
         )
+        if self.dictionary is not None:
+            evidence.translations = self.translated_terms(
+                query_passages, self.passages[column], config.evidence_terms
+            )
+        return evidence
+
+    def translated_terms(
+        self, query: Sequence[Passage], candidate: Sequence[Passage], n: int
+    ) -> list[TermPair]:
+        """Up to ``n`` words of the query's German passages translated in the candidate's English
+        ones, and the other way round, by :attr:`dictionary` (heaviest first)."""
+        assert self.dictionary is not None
+        found: list[TermPair] = []
+        for german, english, german_is_query in (
+            (query, candidate, True),
+            (candidate, query, False),
+        ):
+            de = [p.text for p in german if p.language == "de"]
+            en = [p.text for p in english if p.language == "en"]
+            if de and en:
+                found += self.dictionary.term_pairs(
+                    de,
+                    en,
+                    self.lexical.idf_by_term_,
+                    self.lexical.max_idf_,
+                    n,
+                    german_is_query=german_is_query,
+                )
+        return found[:n]
 
     def explain(
         self,

@@ -62,12 +62,23 @@ class EvidencePair:
     similarity: float
 
 
+@dataclass(frozen=True)
+class TermPair:
+    """A key term of the query and its translation in the candidate's text."""
+
+    query: str
+    candidate: str
+
+
 @dataclass
 class Evidence:
-    """Why a candidate matched: the closest passage pairs and the shared key terms."""
+    """Why a candidate matched: the closest passage pairs, the shared key terms and the key
+    terms that translate each other (a German word of one text, its English translation in the
+    other)."""
 
     pairs: list[EvidencePair] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    translations: list[TermPair] = field(default_factory=list)
 
 
 @dataclass

@@ -282,6 +282,24 @@ def mark_terms(text: str, terms: Iterable[str]) -> Markup:
     return highlight(text, (), terms)
 
 
+def translated(evidence: Any, side: str) -> list[str]:
+    """The ``side`` ("query" or "candidate") of each translated key-term pair of ``evidence``
+    (a dict as ``matching.service.evidence_out`` makes it, or an object with ``translations``)."""
+    pairs = evidence.get("translations") if isinstance(evidence, dict) else None
+    if pairs is None:
+        pairs = getattr(evidence, "translations", None) or []
+    return [str(p.get(side, "") if isinstance(p, dict) else getattr(p, side, "")) for p in pairs]
+
+
+def evidence_terms(evidence: Any, side: str) -> list[str]:
+    """Every key term of ``evidence`` found in the ``side`` text: the shared terms and that
+    side's half of each translated pair."""
+    terms = evidence.get("terms") if isinstance(evidence, dict) else None
+    if terms is None:
+        terms = getattr(evidence, "terms", None) or []
+    return [*terms, *translated(evidence, side)]
+
+
 def paragraphs(text: str) -> Markup:
     """Plain text as escaped paragraphs."""
     parts = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
@@ -344,6 +362,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["mark_terms"] = mark_terms
+    app.jinja_env.filters["evidence_terms"] = evidence_terms
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["number"] = number
     app.jinja_env.trim_blocks = True

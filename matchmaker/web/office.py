@@ -39,6 +39,7 @@ from matchmaker.web.helpers import (
     problem_errors,
     roles_required,
     translate_message,
+    translated,
     validate_form,
 )
 
@@ -111,6 +112,9 @@ def _proposal_page(
         decisions=decisions,
         pairs=pairs,
         terms=evidence.get("terms") or [],
+        translations=evidence.get("translations") or [],
+        challenge_terms=[*(evidence.get("terms") or []), *translated(evidence, "query")],
+        group_terms=[*(evidence.get("terms") or []), *translated(evidence, "candidate")],
         challenge_passages=[pair.get("query", "") for pair in pairs],
         group_passages=[pair.get("candidate", "") for pair in pairs],
         next_statuses=[s.value for s in review.TRANSITIONS[proposal.status]],

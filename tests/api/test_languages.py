@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import get_args
 
 import pytest
@@ -11,6 +12,7 @@ from matchmaker.challenges.models import Challenge
 from matchmaker.db import session_scope
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.languages import LANGUAGES, Language
+from matchmaker.ranking.dictionary import DEFAULT_PATH as DICTIONARY
 from tests.factories import challenge_body, group_body
 
 GERMAN_TITLE = "Abwärme aus dem Kupferofen ins Fernwärmenetz"
@@ -260,3 +262,28 @@ def test_seed_sets_record_languages_and_detects_publications(app) -> None:
         assert not any(added.values())
     with session_scope(app) as s:
         assert s.get(Publication, german_id).language == "de"
+
+
+@pytest.mark.skipif(
+    not DICTIONARY.is_file() and not os.environ.get("MATCHMAKER_REQUIRE_DICTIONARY"),
+    reason="Debian's trans-de-en is not installed (make dictionary)",
+)
+def test_a_german_challenge_and_an_english_group_show_key_terms_in_both_languages(world) -> None:
+    group = world.office.post("/api/v1/groups", group_body(institution_id=world.institution_id))
+    assert group.status_code == 201, group.json
+    german = world.company_a.post(
+        "/api/v1/challenges", challenge_body(title=GERMAN_TITLE, summary=GERMAN_SUMMARY)
+    )
+    assert german.status_code == 201, german.json
+    r = world.company_a.get(f"/api/v1/challenges/{german.json['id']}/matches?top=5")
+    assert r.status_code == 200, r.json
+    match = next(i for i in r.json["items"] if i["group"] == group_body()["name"])
+    translations = match["evidence"]["translations"]
+    # The challenge's German word on the query side, the group's English words on the other.
+    assert {"query": "Abwärme", "candidate": "waste heat"} in translations, translations
+    assert all(t["query"] in GERMAN_TITLE + GERMAN_SUMMARY for t in translations)
+    # The group's list of challenges: the group's text is the query side.
+    back = world.office.get(f"/api/v1/groups/{group.json['id']}/matches?top=10")
+    assert back.status_code == 200, back.json
+    item = next(i for i in back.json["items"] if i["challenge_id"] == german.json["id"])
+    assert {"query": "waste heat", "candidate": "Abwärme"} in item["evidence"]["translations"]
