@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matchmaker.fields import FIELD_KEYS
+from matchmaker.ranking.dictionary import Dictionary
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.scoring import COMPONENTS, DEFAULT_CONFIG, CandidateIndex, ScoringConfig
 from matchmaker.ranking.store import MemoryVectorStore, VectorStore
@@ -154,8 +155,10 @@ def rank_batch(
     store: VectorStore | None = None,
     chunk: int = 256,
     show_progress: bool = False,
+    dictionary: Dictionary | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Output records of the contract, per query best first with ranks from 1.
+    """Output records of the contract, per query best first with ranks from 1; ``dictionary``
+    measures the lexical overlap of German and English texts, as the service does.
 
     A candidate with the query's own id is left out (ranking a file against itself).
     """
@@ -165,7 +168,7 @@ def rank_batch(
     # Language means from both files: a German query file against English candidates has
     # its own German mean (see ranking/language.py).
     index, query_vectors, _ = CandidateIndex.build_for(
-        candidates, queries, embedder, store, show_progress
+        candidates, queries, embedder, store, show_progress, dictionary
     )
     for start in range(0, len(queries), chunk):
         block = list(queries[start : start + chunk])

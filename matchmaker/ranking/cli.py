@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from matchmaker.ranking.batch import InputError, rank_batch, read_profiles, write_jsonl_atomic
+from matchmaker.ranking.dictionary import Dictionary, open_dictionary
 from matchmaker.ranking.embed import Embedder
 
 #: Largest |nDCG@10 - torch fp32| and smallest mean cosine to torch fp32 a default backend may have.
@@ -25,6 +26,14 @@ def _embedder(backend: str | None = None) -> Embedder:
     from matchmaker.config import Settings
 
     return Settings.from_env().make_embedder(backend=backend)
+
+
+def _dictionary() -> Dictionary | None:
+    """The German–English dictionary as the service opens it (None where not installed)."""
+    from matchmaker.config import Settings
+
+    settings = Settings.from_env()
+    return open_dictionary(settings.dictionary, Path(settings.encoder_cache))
 
 
 def _top(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -86,7 +95,14 @@ def rank_command(
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     embedder = _embedder()
-    records = rank_batch(query_profiles, candidate_profiles, embedder, top=top, strategy=strategy)
+    records = rank_batch(
+        query_profiles,
+        candidate_profiles,
+        embedder,
+        top=top,
+        strategy=strategy,
+        dictionary=_dictionary(),
+    )
     if out is None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
@@ -155,7 +171,9 @@ def evaluate_command(data: Path | None, backends: list[str | None], out: Path | 
         except ImportError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
-        evaluation = Evaluation.prepare(seed, embedder, show_progress=sys.stderr.isatty())
+        evaluation = Evaluation.prepare(
+            seed, embedder, show_progress=sys.stderr.isatty(), dictionary=_dictionary()
+        )
         evaluations[backend or embedder.model_id] = evaluation
         heading = "" if len(backends) == 1 else f"## Encoder backend `{backend}`\n\n"
         parts.append(heading + f"Model: `{embedder.model_id}`. " + report(evaluation))

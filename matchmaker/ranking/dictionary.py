@@ -23,14 +23,14 @@ import os
 import re
 import sqlite3
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from matchmaker.ranking.lexical import term, words
-from matchmaker.ranking.types import TermPair
+from matchmaker.ranking.lexical import analyse, term, words
+from matchmaker.ranking.types import Passage, TermPair
 
 log = logging.getLogger("matchmaker.ranking")
 
@@ -182,6 +182,38 @@ class Dictionary:
             (german_term, MAX_TRANSLATIONS),
         )
         return tuple((phrase, tuple(stems.split())) for phrase, stems in rows)
+
+    def english_terms(self, text: str) -> dict[str, float]:
+        """A German text as English terms, for lexical overlap with English texts: each word's
+        translations share its count equally (the dictionary cannot tell which sense the text
+        means, so none is preferred); a word the dictionary lacks — most often a name, an
+        acronym or a loanword, spelt alike in both languages — stays as it is."""
+        bag: defaultdict[str, float] = defaultdict(float)
+        for w in words(text):
+            t = term(w)
+            found = self.translations(t)
+            if not found:
+                bag[t] += 1.0
+                continue
+            share = 1.0 / len(found)
+            for _, stems in found:
+                for stem in stems:
+                    bag[stem] += share
+        return dict(bag)
+
+    def english_bag(self, passages: Sequence[Passage]) -> dict[str, float]:
+        """A profile's passages as English terms: the German ones translated
+        (:meth:`english_terms`), the others as they are (a German group's English publications
+        need no dictionary)."""
+        bag: defaultdict[str, float] = defaultdict(float)
+        for p in passages:
+            if p.language == "de":
+                for t, c in self.english_terms(p.text).items():
+                    bag[t] += c
+            else:
+                for t in analyse(p.text):
+                    bag[t] += 1.0
+        return dict(bag)
 
     def term_pairs(
         self,

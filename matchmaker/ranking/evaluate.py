@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from matchmaker.ranking.dictionary import Dictionary
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.scoring import (
     AGGREGATIONS,
@@ -96,12 +97,14 @@ class Evaluation:
         embedder: Embedder,
         store: VectorStore | None = None,
         show_progress: bool = False,
+        dictionary: Dictionary | None = None,
     ) -> Evaluation:
         """Embed the groups (the candidates) and the judged challenges (the queries); language
-        centring is fitted on both sides, as the service does."""
+        centring is fitted on both sides, as the service does; ``dictionary`` measures the
+        lexical overlap of German and English texts, as the service does where it is installed."""
         queries = [c for c in data.challenges if c.id in data.judgements]
         index, vectors, group_vectors = CandidateIndex.build_for(
-            data.groups, queries, embedder, store, show_progress
+            data.groups, queries, embedder, store, show_progress, dictionary
         )
         return cls(data, index, queries, vectors, group_vectors)
 
@@ -132,12 +135,13 @@ class Evaluation:
             calibration=ix.calibration,
         )
         index.hubness = ix.hubness
+        index.dictionary = ix.dictionary
         return index
 
     def without_hubness(self) -> CandidateIndex:
         """The same (centred, calibrated) index without the hubness correction."""
         ix = self.index
-        return CandidateIndex(
+        index = CandidateIndex(
             ix.candidates,
             ix.passages,
             self.group_vectors,
@@ -146,11 +150,13 @@ class Evaluation:
             centre=ix.centring is not None,
             calibration=ix.calibration,
         )
+        index.dictionary = ix.dictionary
+        return index
 
     def without_calibration(self) -> CandidateIndex:
         """The same (centred) index without the language-pair calibration or hubness."""
         ix = self.index
-        return CandidateIndex(
+        index = CandidateIndex(
             ix.candidates,
             ix.passages,
             self.group_vectors,
@@ -158,13 +164,17 @@ class Evaluation:
             centring=ix.centring,
             centre=ix.centring is not None,
         )
+        index.dictionary = ix.dictionary
+        return index
 
     def without_centring(self) -> CandidateIndex:
         """The same index without language centring (for the comparison in the report)."""
         ix = self.index
-        return CandidateIndex(
+        index = CandidateIndex(
             ix.candidates, ix.passages, self.group_vectors, embedder=ix.embedder, centre=False
         )
+        index.dictionary = ix.dictionary
+        return index
 
     def languages(self) -> tuple[list[str], list[str]]:
         """The language of each judged challenge and of each group (its own text's)."""
@@ -291,13 +301,15 @@ def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG
     """Per challenge language, and median ranks per language pair, with and without centring."""
     out = ["By challenge language (full formula):", ""]
     ix = evaluation.index
-    variants = {"default": ix}
+    variants: dict[str, tuple[CandidateIndex, ScoringConfig]] = {"default": (ix, base)}
+    if ix.dictionary is not None and not base.lexical_translated:
+        variants["lexical via dictionary"] = (ix, replace(base, lexical_translated=True))
     if ix.hubness is not None:
-        variants["no hubness correction"] = evaluation.without_hubness()
+        variants["no hubness correction"] = (evaluation.without_hubness(), base)
     if ix.calibration is not None and ix.calibration.active:
-        variants["centred only"] = evaluation.without_calibration()
+        variants["centred only"] = (evaluation.without_calibration(), base)
     if ix.centring is not None:
-        variants["not centred"] = evaluation.without_centring()
+        variants["not centred"] = (evaluation.without_centring(), base)
     rows: dict[str, dict[str, float]] = {}
     pair_lines = [
         "| Pair (challenge → group) | " + " | ".join(variants) + " | judged ≥ 2 |",
@@ -305,8 +317,8 @@ def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG
     ]
     pair_values: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
-    for name, index in variants.items():
-        per_language, medians = evaluation.by_language(base, index)
+    for name, (index, config) in variants.items():
+        per_language, medians = evaluation.by_language(config, index)
         for lang, metrics in per_language.items():
             rows[f"{lang}, {name}"] = metrics
         for pair, (median, n) in medians.items():
@@ -325,8 +337,8 @@ def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG
         "| Challenge language | variant | best | best 5 | judged ≥ 2, de | judged ≥ 2, en |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for name, index in variants.items():
-        for lang, levels in evaluation.score_levels(base, index).items():
+    for name, (index, config) in variants.items():
+        for lang, levels in evaluation.score_levels(config, index).items():
             cells = [levels.get(k) for k in ("best", "best 5", "judged ≥ 2, de", "judged ≥ 2, en")]
             shown = " | ".join("–" if v is None else f"{v:.3f}" for v in cells)
             level_lines.append(f"| {lang} | {name} | {shown} |")

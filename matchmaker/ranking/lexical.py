@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -261,6 +261,26 @@ class LexicalModel:
         else:
             self.matrix_ = self.word_matrix_.tocsc()
         return self
+
+    def bag_vectors(self, bags: Sequence[Mapping[str, float]]) -> sparse.csr_matrix:
+        """TF-IDF rows (sublinear tf, L2-normalised, as :meth:`word_vectors`) of bags of terms
+        with possibly fractional counts (a translated text); terms outside the vocabulary are
+        ignored. A count below 1 is its own weight, so the weight grows with the count."""
+        vocabulary, idf = self.words_.vocabulary_, self.words_.idf_
+        indptr, indices, data = [0], [], []
+        for bag in bags:
+            row = sorted((vocabulary[t], c) for t, c in bag.items() if t in vocabulary and c > 0)
+            weights = np.array(
+                [(1.0 + np.log(c) if c >= 1 else c) * idf[j] for j, c in row], np.float32
+            )
+            norm = float(np.linalg.norm(weights)) if len(weights) else 0.0
+            indices += [j for j, _ in row]
+            data += list(weights / norm) if norm else [0.0] * len(row)
+            indptr.append(len(indices))
+        return sparse.csr_matrix(
+            (np.array(data, np.float32), np.array(indices, np.int32), np.array(indptr)),
+            shape=(len(bags), len(vocabulary)),
+        )
 
     def word_vectors(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF rows of texts in the word model (the space of key terms). The last result is

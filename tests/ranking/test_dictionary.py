@@ -198,3 +198,34 @@ def test_the_installed_dictionary_translates_technical_terms() -> None:
     }
     for german, english in expected.items():
         assert english in [p for p, _ in found.translations(term(german))], german
+
+
+def test_lexical_overlap_across_languages_through_the_dictionary_is_opt_in(
+    sample: Dictionary, embedder: Embedder
+) -> None:
+    from dataclasses import replace
+
+    from matchmaker.ranking.scoring import DEFAULT_CONFIG
+
+    groups = [
+        Profile(
+            "g-heat", "Heat pumps", "Heat pumps and compressors for waste heat.", language="en"
+        ),
+        Profile("g-de", "Wärme", "Wir bauen Wärmepumpen und Kompressoren.", language="de"),
+    ]
+    index = CandidateIndex.build(groups, embedder)
+    index.dictionary = sample
+    query = Profile("c-1", "Abwärme", "Die Abwärme der Kompressoren nutzen.", language="de")
+    english = Profile("c-2", "Compressors", "Waste heat of compressors.", language="en")
+    _, off = index.score_matrix([query, english])
+    on_config = replace(DEFAULT_CONFIG, lexical_translated=True)
+    _, on = index.score_matrix([query, english], config=on_config)
+    heat, german = index.position("g-heat"), index.position("g-de")
+    # Off (the default): the lexical overlap of a German and an English text is not measured.
+    assert off["lexical"][0, heat] == 0.0 and off["lexical"][1, german] == 0.0
+    # On: the German query's translated words meet the English group, and the other way round.
+    assert on["lexical"][0, heat] > 0.1
+    assert on["lexical"][1, german] > 0.1
+    # Same-language pairs are measured as before.
+    assert on["lexical"][0, german] == pytest.approx(off["lexical"][0, german])
+    assert on["lexical"][1, heat] == pytest.approx(off["lexical"][1, heat])
