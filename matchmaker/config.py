@@ -80,6 +80,10 @@ class Settings:
     smtp_user: str = _setting("", "SMTP user name.")
     smtp_password: str = _setting("", "SMTP password.")
     mail_from: str = _setting("matchmaker@localhost", "Sender address of e-mails.")
+    public_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "Address at which users reach the service; links in e-mails start with it.",
+    )
     proposals_per_challenge: int = _setting(
         5, "Groups proposed per challenge in a matching run (k).", int
     )
