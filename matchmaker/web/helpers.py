@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
@@ -138,6 +139,15 @@ def safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def back_url() -> str | None:
+    """Where "Back" leads: the page the user came from, if it is on this site and another page."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if not referrer or parts.netloc != request.host or parts.path == request.path:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 # --- forms -----------------------------------------------------------------------------------
@@ -334,6 +344,7 @@ def init_app(app: Flask) -> None:
         text_language_label=text_language_label,
         text_language_options=text_language_options,
         is_office=is_office,
+        back_url=back_url,
         Role=Role,
         languages=LANGUAGES,
     )
