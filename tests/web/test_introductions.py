@@ -120,3 +120,15 @@ def test_the_office_is_told_which_party_got_no_email(world, settings) -> None:
     assert "1 Vorstellungs-E-Mail wurde verschickt" in html
     assert "Die Gruppe Quiet Lab hat keine E-Mail bekommen" in html
     assert list(_mails(settings)) == ["a@elbwerk.example"]
+
+
+def test_the_public_address_of_links_must_be_absolute() -> None:
+    import pytest
+
+    from matchmaker.config import Settings
+
+    assert (
+        Settings.from_env({"MATCHMAKER_PUBLIC_URL": "https://matchmaker.hamburg.example/"})
+    ).public_url == "https://matchmaker.hamburg.example"
+    with pytest.raises(ValueError, match="MATCHMAKER_PUBLIC_URL"):
+        Settings.from_env({"MATCHMAKER_PUBLIC_URL": "matchmaker.hamburg.example"})
