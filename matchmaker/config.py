@@ -25,6 +25,17 @@ def _flag(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+def _public_url(value: str) -> str:
+    """An absolute http(s) address without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    text = value.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"not an http:// or https:// address: {value!r}")
+    return text
+
+
 def _setting(default: Any, help: str, parse: Any = str) -> Any:
     return field(default=default, metadata={"help": help, "parse": parse})
 
@@ -86,6 +97,11 @@ class Settings:
     smtp_user: str = _setting("", "SMTP user name.")
     smtp_password: str = _setting("", "SMTP password.")
     mail_from: str = _setting("matchmaker@localhost", "Sender address of e-mails.")
+    public_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "Address at which users reach the service; links in e-mails start with it.",
+        _public_url,
+    )
     proposals_per_challenge: int = _setting(
         5, "Groups proposed per challenge in a matching run (k).", int
     )

@@ -16,6 +16,8 @@ class Mail:
     to: tuple[str, ...]
     subject: str
     body: str
+    #: Who the e-mail is for, in the sender's terms (e.g. ``company`` or ``group``).
+    party: str = ""
 
 
 def send(settings: Settings, mail: Mail) -> Path | None:

@@ -40,6 +40,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
+    #: ``de`` or ``en``: the language of the user's pages and e-mails, once chosen (``None``:
+    #: not chosen yet, German).
+    language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[created_at]
 
     organisation: Mapped[Organisation | None] = relationship()

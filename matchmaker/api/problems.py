@@ -84,6 +84,38 @@ def wants_problem_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+#: Headers of an HTTP error that its page keeps (what may be retried, when, how).
+_KEPT_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+
+
+def _error_page(exc: HTTPException) -> Any:
+    """An HTTP error on a page: the styled error page in the user's language, with a way back."""
+    from flask import render_template
+
+    status = exc.code or 500
+    retry_after = next(
+        (str(v) for k, v in exc.get_headers() or [] if k.lower() == "retry-after"), ""
+    )
+    try:
+        body = render_template(
+            "error.html",
+            status=status,
+            retry_seconds=int(retry_after) if retry_after.isdigit() else None,
+        )
+    except Exception:  # the page must never turn an error into a worse one
+        log.exception("error page %s could not be rendered", status)
+        return exc
+    response = Response(body, status=status, mimetype="text/html")
+    for key, value in exc.get_headers() or []:
+        if key.lower() in _KEPT_HEADERS:
+            response.headers[key] = value
+    if status == 405 and "Allow" not in response.headers:
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers that turn every failure into a problem document."""
 
@@ -94,7 +126,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if not wants_problem_json():
-            return exc
+            return _error_page(exc)
         status = exc.code or 500
         detail = exc.description or ""
         if status == 413:

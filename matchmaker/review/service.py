@@ -14,6 +14,7 @@ from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.mail import Mail
 from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
+from matchmaker.review.mails import introduction_mails
 from matchmaker.review.models import REASON_CODES, Decision
 
 P = ProposalStatus
@@ -59,8 +60,11 @@ def decide(
     to_status: ProposalStatus,
     reason_code: str,
     note: str = "",
+    *,
+    public_url: str = "",
 ) -> tuple[Decision, list[Mail]]:
-    """Move a proposal one step; returns the decision and the e-mails to send after commit."""
+    """Move a proposal one step; returns the decision and the e-mails to send after commit
+    (an introduction's links start with ``public_url``)."""
     if reason_code not in REASON_CODES:
         raise field_error("reason_code", f"one of {', '.join(REASON_CODES)}")
     allowed = TRANSITIONS[proposal.status]
@@ -102,7 +106,7 @@ def decide(
     )
     mails: list[Mail] = []
     if to_status == P.INTRODUCED:
-        mails = introduction_mails(session, proposal)
+        mails = introduction_mails(session, proposal, public_url)
         if proposal.challenge.status == ChallengeStatus.OPEN:
             proposal.challenge.status = ChallengeStatus.MATCHED
     if to_status == P.DECLINED and reason_code == "conflict_of_interest":
@@ -141,46 +145,6 @@ def exclude(
         {"challenge_id": challenge_id, "group_id": group_id, "reason": reason},
     )
     return exclusion
-
-
-def introduction_mails(session: Session, proposal: Proposal) -> list[Mail]:
-    """One e-mail to the company's users and one to the group (its users and its contact)."""
-    challenge, group = proposal.challenge, proposal.group
-    company_users = session.scalars(
-        select(User.email).where(
-            User.organisation_id == challenge.organisation_id,
-            User.role == Role.COMPANY,
-            User.active,
-        )
-    ).all()
-    group_users = set(
-        session.scalars(select(User.email).where(User.group_id == group.id, User.active)).all()
-    )
-    if group.contact:
-        group_users.add(group.contact)
-    mails = []
-    if company_users:
-        mails.append(
-            Mail(
-                tuple(sorted(company_users)),
-                f"Introduction: {group.name} for “{challenge.title}”",
-                f"Hello,\n\nthe innovation office introduces you to {group.name} "
-                f"({group.institution.name}, head: {group.head or 'n/a'}, contact: {group.contact or 'n/a'}) "
-                f"for your challenge “{challenge.title}”.\n\nThe group can now read your confidential "
-                "details. We look forward to hearing how the talks go.\n\nMatchmaker — Innovation office",
-            )
-        )
-    if group_users:
-        mails.append(
-            Mail(
-                tuple(sorted(group_users)),
-                f"Introduction: “{challenge.title}” ({challenge.organisation.name})",
-                f"Hello,\n\nthe innovation office introduces your group to {challenge.organisation.name} "
-                f"for the challenge “{challenge.title}”.\n\nYou can now read the confidential details "
-                "of the challenge in Matchmaker.\n\nMatchmaker — Innovation office",
-            )
-        )
-    return mails
 
 
 def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[str, Any]:

@@ -121,11 +121,17 @@ def list_decisions(proposal_id: int) -> dict[str, Any]:
 def decide(proposal_id: int, body: DecisionIn) -> dict[str, Any]:
     session = get_session()
     proposal = service.get_visible(session, g.user, proposal_id)
+    settings = current_app.extensions["matchmaker.settings"]
     decision, mails = service.decide(
-        session, g.user, proposal, body.to_status, body.reason_code, body.note
+        session,
+        g.user,
+        proposal,
+        body.to_status,
+        body.reason_code,
+        body.note,
+        public_url=settings.public_url,
     )
     session.commit()
-    settings = current_app.extensions["matchmaker.settings"]
     for message in mails:
         try:
             mail.send(settings, message)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
+from matchmaker.accounts.models import User
 from matchmaker.accounts.service import check_password
 from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
 from matchmaker.web.helpers import home_for, me, page_errors, safe_next
-from matchmaker.web.i18n import COOKIE, LANGUAGES
+from matchmaker.web.i18n import COOKIE, LANGUAGES, current_language
 
 bp = Blueprint("auth", __name__)
 page_errors(bp)
@@ -59,7 +69,10 @@ def login() -> Any:
                 if lang:
                     session["_lang"] = lang
                 login_user(user)
-                return redirect(next_url or home_for(user))
+                response = make_response(redirect(next_url or home_for(user)))
+                _remember_language(user, response)
+                db.commit()
+                return response
             if not errors:
                 errors["__all__"] = gettext("E-mail or password is wrong.")
                 status = 401
@@ -81,5 +94,25 @@ def set_language(code: str) -> Any:
     target = safe_next(request.args.get("next")) or url_for("auth.index")
     response = make_response(redirect(target))
     if code in LANGUAGES:
-        response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        _set_cookie(response, code)
+        if current_user.is_authenticated:  # the account's choice, for its e-mails too
+            me().language = code
+            get_session().commit()
     return response
+
+
+def _set_cookie(response: Response, code: str) -> None:
+    response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+
+
+def _remember_language(user: User, response: Response) -> None:
+    """On sign-in: a language chosen in this browser (the cookie) becomes the account's; else
+    the account's own choice is applied; else the account keeps the language of these pages.
+    The account's language is the language of its e-mails."""
+    chosen = request.cookies.get(COOKIE, "")
+    if chosen in LANGUAGES:
+        user.language = chosen
+    elif user.language in LANGUAGES:
+        _set_cookie(response, user.language)
+    else:
+        user.language = current_language()

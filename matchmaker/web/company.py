@@ -25,7 +25,8 @@ from matchmaker.challenges.models import BudgetBand, Challenge, ChallengeStatus
 from matchmaker.challenges.schemas import ChallengeIn, ChallengePatch, ChallengeQuery
 from matchmaker.db import get_session
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.matching.models import Proposal
+from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
+from matchmaker.review import mails
 from matchmaker.review import service as review
 from matchmaker.web import matching
 from matchmaker.web.helpers import (
@@ -147,8 +148,6 @@ def challenges_list() -> Any:
             .where(review.visible_condition(user), Proposal.challenge_id.in_(ids))
         )
         if user.role in OFFICE_ROLES:
-            from matchmaker.matching.models import INTRODUCED_STATUSES
-
             stmt = stmt.where(Proposal.status.in_(list(INTRODUCED_STATUSES)))
         for p in db.scalars(stmt.order_by(Proposal.score.desc())):
             introduced[p.challenge_id].append(p)
@@ -157,6 +156,9 @@ def challenges_list() -> Any:
         rows=rows,
         total=total,
         introduced=introduced,
+        group_contacts={
+            p.id: mails.group_contact(db, p.group) for ps in introduced.values() for p in ps
+        },
         status=status or "",
         statuses=[s.value for s in ChallengeStatus],
     )
@@ -209,12 +211,18 @@ def challenge(challenge_id: int) -> Any:
             .order_by(Proposal.score.desc())
         )
     )
+    introduced = [p for p in proposals if p.status in INTRODUCED_STATUSES]
     return render_template(
         "company/challenge.html",
         c=out,
         challenge=item,
         proposals=proposals,
         may_edit=challenges.may_edit(user, item),
+        # After an introduction each side reads the other's contact.
+        group_contacts={p.id: mails.group_contact(db, p.group) for p in introduced},
+        company_contact=(
+            mails.company_contact(db, item) if user.role == Role.GROUP and introduced else None
+        ),
     )
 
 

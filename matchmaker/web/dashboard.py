@@ -3,17 +3,17 @@ against the network's target, and the load per institution — each chart also a
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from matchmaker.api.problems import Problem
+from matchmaker.csv_export import FORMATS, write_csv
 from matchmaker.db import get_session
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.groups.models import ResearchGroup
@@ -203,17 +203,23 @@ def dashboard() -> Any:
 @bp.get("/<key>.csv")
 @roles_required(*OFFICE_ROLES)
 def chart_csv(key: str) -> Response:
-    """One chart's numbers as CSV (UTF-8 with BOM, so spreadsheet programs read the umlauts)."""
+    """One chart's numbers as CSV; ``?format=de`` for German spreadsheet programs (``;`` and a
+    decimal comma). Either way UTF-8 with BOM, and no cell runs as a formula."""
+    fmt = request.args.get("format", "") or "standard"
+    if fmt not in FORMATS:
+        raise Problem(
+            400,
+            "Bad request",
+            gettext("Unknown CSV format “%(format)s”: leave it out, or use “de”.", format=fmt),
+            errors=[{"field": "format", "message": "one of de, standard"}],
+        )
     data = charts(get_session())
     if key not in data:
         abort(404)
     chart = data[key]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(chart.header)
-    writer.writerows(chart.rows)
+    suffix = "-de" if fmt == "de" else ""
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        write_csv(chart.header, chart.rows, fmt=fmt),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}{suffix}.csv"'},
     )

@@ -7,13 +7,19 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from matchmaker.accounts.models import Role
 from matchmaker.api.problems import Problem
+from matchmaker.challenges.models import Challenge
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn, PublicationPatch
+from matchmaker.matching.models import Proposal
+from matchmaker.review import mails
+from matchmaker.review import service as review
 from matchmaker.web import bibimport, matching
 from matchmaker.web.helpers import (
     blank_to_none,
@@ -286,3 +292,21 @@ def matches() -> Any:
         current_app.logger.exception("matches for group %s failed", group.id)
         unavailable = True
     return render_template("group/matches.html", group=group, rows=rows, unavailable=unavailable)
+
+
+@bp.get("/introductions")
+@roles_required(Role.GROUP)
+def introductions() -> Any:
+    """The challenges the office introduced the group to: status and the company's contact."""
+    group = _require_group()
+    db = get_session()
+    rows = list(
+        db.scalars(
+            select(Proposal)
+            .options(joinedload(Proposal.challenge).joinedload(Challenge.organisation))
+            .where(review.visible_condition(me()), Proposal.group_id == group.id)
+            .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
+        )
+    )
+    contacts = {p.id: mails.company_contact(db, p.challenge) for p in rows}
+    return render_template("group/introductions.html", group=group, rows=rows, contacts=contacts)

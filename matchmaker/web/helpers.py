@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
@@ -94,6 +95,17 @@ COMPONENT_LABELS = {
 }
 
 
+#: Names the ranking core gives the parts of a profile, as evidence shows them.
+DOCUMENT_LABELS = {
+    "Methods and keywords": lazy_gettext("Methods and keywords"),
+}
+
+
+def document_label(name: str) -> str:
+    """The part of a profile a piece of evidence comes from, in the page's language."""
+    return str(DOCUMENT_LABELS.get(str(name), name))
+
+
 # --- roles -----------------------------------------------------------------------------------
 
 
@@ -140,6 +152,15 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def back_url() -> str | None:
+    """Where "Back" leads: the page the user came from, if it is on this site and another page."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if not referrer or parts.netloc != request.host or parts.path == request.path:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
 # --- forms -----------------------------------------------------------------------------------
 
 _MESSAGES: dict[str, Any] = {
@@ -171,13 +192,26 @@ _VALUE_ERRORS: dict[str, Any] = {
 }
 
 
+def message_number(value: Any) -> str:
+    """A limit in a message as the page's language writes it (``0,0``, ``10.000.000``), with
+    the precision it was given in."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float):
+        decimals = repr(value).partition(".")[2]
+        if not decimals.isdigit():  # 1e+20, inf
+            return str(value)
+        return format_decimal(value, format="#,##0." + "0" * len(decimals))
+    return format_decimal(value, format="#,##0")
+
+
 def _message(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in ("greater_than_equal", "greater_than"):
-        return gettext("Must be at least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
+        return gettext("Must be at least %(n)s.", n=message_number(ctx.get("ge", ctx.get("gt"))))
     if kind in ("less_than_equal", "less_than"):
-        return gettext("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt")))
+        return gettext("Must be at most %(n)s.", n=message_number(ctx.get("le", ctx.get("lt"))))
     if kind in _MESSAGES:
         return str(_MESSAGES[kind])
     return translate_message(str(err.get("msg", "")).removeprefix("Value error, "))
@@ -352,6 +386,8 @@ def init_app(app: Flask) -> None:
         text_language_label=text_language_label,
         text_language_options=text_language_options,
         is_office=is_office,
+        back_url=back_url,
+        document_label=document_label,
         Role=Role,
         languages=LANGUAGES,
     )

@@ -1,4 +1,5 @@
-"""Languages of the pages: German by default, English on request, chosen by a cookie.
+"""Languages of the pages: German by default, English on request, chosen by a cookie; without
+one, the browser's ``Accept-Language`` decides between the two.
 
 The catalogues are the ``.po`` files under ``matchmaker/translations``; they are compiled in memory
 when the app starts. Nothing is written to disk and no compiled ``.mo`` is committed, so a changed
@@ -13,7 +14,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_babel import Babel, get_locale
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -23,9 +24,21 @@ COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The language of this request: the ``lang`` cookie, else German."""
+    """The language of this request: the ``lang`` cookie (an explicit choice), else the
+    browser's preferred language among ours (``Accept-Language``), else German."""
     lang = request.cookies.get(COOKIE, "")
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    if lang in LANGUAGES:
+        return lang
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or (
+        DEFAULT_LANGUAGE
+    )
+
+
+def _vary(response: Response) -> Response:
+    """Pages depend on the browser's language: a shared cache must keep them apart."""
+    if not request.path.startswith(("/api/", "/static/")):
+        response.vary.add("Accept-Language")
+    return response
 
 
 def current_language() -> str:
@@ -51,6 +64,7 @@ def init_app(app: Flask) -> Babel:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel = Babel(app, locale_selector=select_locale)
+    app.after_request(_vary)
     with app.app_context():
         cache = babel.domain_instance.cache
     for lang in LANGUAGES:

@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -142,32 +142,75 @@ def decide(proposal_id: int) -> Any:
     data, errors = validate_form(DecisionIn, values)
     if data is None:
         return _proposal_page(proposal_id, values, errors, 422)
+    settings = current_app.extensions["matchmaker.settings"]
     try:
         _decision, mails = review.decide(
-            db, me(), item, data.to_status, data.reason_code, data.note
+            db,
+            me(),
+            item,
+            data.to_status,
+            data.reason_code,
+            data.note,
+            public_url=settings.public_url,
         )
     except Problem as exc:
         db.rollback()
         return _proposal_page(proposal_id, values, problem_errors(exc), exc.status)
     db.commit()
-    settings = current_app.extensions["matchmaker.settings"]
     sent = 0
+    reached: set[str] = set()
     for message in mails:
         try:
             mail.send(settings, message)
             sent += 1
+            reached.add(message.party)
         except OSError:
             current_app.logger.exception("introduction e-mail to %s failed", message.to)
     from matchmaker.web.helpers import STATUS_LABELS
 
     text = gettext("Moved to “%(status)s”.", status=STATUS_LABELS[data.to_status.value])
+    category = "success"
     if data.to_status == ProposalStatus.INTRODUCED:
-        text += " " + gettext(
-            "%(num)d introduction e-mails were sent; the group can now read the confidential details.",
-            num=sent,
+        text += " " + ngettext(
+            "%(num)d introduction e-mail was sent; the group can now read the confidential "
+            "details.",
+            "%(num)d introduction e-mails were sent; the group can now read the confidential "
+            "details.",
+            sent,
         )
-    flash(text, "success")
+        missed = _unreached(item, {m.party for m in mails}, reached)
+        if missed:
+            text += " " + " ".join(missed)
+            category = "warning"
+    flash(text, category)
     return redirect(url_for("office.proposal", proposal_id=proposal_id))
+
+
+def _unreached(item: Any, composed: set[str], reached: set[str]) -> list[str]:
+    """What the office must know about a party the introduction e-mail did not reach."""
+    company, group = item.challenge.organisation.name, item.group.name
+    out = []
+    if "company" not in composed:
+        out.append(
+            gettext(
+                "The company %(name)s got no e-mail: none of its accounts has an address. "
+                "Please pass the group's contact on yourself.",
+                name=company,
+            )
+        )
+    elif "company" not in reached:
+        out.append(gettext("The e-mail to the company %(name)s could not be sent.", name=company))
+    if "group" not in composed:
+        out.append(
+            gettext(
+                "The group %(name)s got no e-mail: it has no contact address and no account. "
+                "Please pass the company's contact on yourself.",
+                name=group,
+            )
+        )
+    elif "group" not in reached:
+        out.append(gettext("The e-mail to the group %(name)s could not be sent.", name=group))
+    return out
 
 
 # --- strategy --------------------------------------------------------------------------------

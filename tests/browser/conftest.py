@@ -154,8 +154,12 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def page(chromium: Any, site: Site) -> Iterator[Any]:
     """A fresh browser context (no cookies) at laptop size."""
+    # A German browser: the pages follow Accept-Language when no language was chosen.
     context = chromium.new_context(
-        viewport={"width": 1280, "height": 860}, base_url=site.url, accept_downloads=True
+        viewport={"width": 1280, "height": 860},
+        base_url=site.url,
+        accept_downloads=True,
+        locale="de-DE",
     )
     context.set_default_timeout(20_000)
     page = context.new_page()
@@ -175,6 +179,7 @@ def phone(chromium: Any, site: Site) -> Iterator[Any]:
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
+        locale="de-DE",
     )
     context.set_default_timeout(20_000)
     page = context.new_page()

@@ -214,7 +214,7 @@ def test_office_runs_matching_reviews_and_introduces(page, chromium, site) -> No
     assert site.group_email in "".join(p.read_text() for p in site.outbox())
 
     # The introduced group now reads the challenge's confidential details.
-    context = chromium.new_context(base_url=site.url)
+    context = chromium.new_context(base_url=site.url, locale="de-DE")
     group_page = context.new_page()
     sign_in(group_page, site.group_email)
     group_page.goto(f"/challenges/{proposal['challenge_id']}")

@@ -56,6 +56,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("get", "/challenges/{c}/edit", None, signed_in(company_b=404, group=403)),
     ("post", "/challenges/{c}/edit", {"title": ""}, signed_in(company_b=404, group=403)),
     ("get", "/group/matches", None, GROUP_ONLY),
+    ("get", "/group/introductions", None, GROUP_ONLY),
     ("get", "/group/profile", None, GROUP_ONLY),
     ("post", "/group/profile", {"name": ""}, GROUP_ONLY),
     ("get", "/group/publications", None, GROUP_ONLY),

@@ -30,3 +30,24 @@ def test_every_page_text_is_translated_to_german() -> None:
     }
     missing = sorted(found - translated)
     assert not missing, f"untranslated: {missing}"
+
+
+def test_every_email_text_is_translated_to_german() -> None:
+    found = {
+        message if isinstance(message, str) else message[0]
+        for _line, _fn, message, _comments in _extract(ROOT / "matchmaker/review/mails.py")
+    }
+    assert found, "no texts found in the e-mails"
+    with (ROOT / "matchmaker/translations/de/LC_MESSAGES/messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="de")
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id and m.string
+    }
+    assert not sorted(found - translated), sorted(found - translated)
+
+
+def _extract(path: Path) -> list[tuple[int, str, object, list[str]]]:
+    from babel.messages.extract import extract_python
+
+    with path.open("rb") as handle:
+        return list(extract_python(handle, ["gettext", "ngettext"], [], {}))
