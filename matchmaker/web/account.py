@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext, lazy_gettext
+from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
 
 from matchmaker.accounts import service
 from matchmaker.accounts.models import ApiToken
@@ -51,7 +51,7 @@ def _row(token: ApiToken, now: dt.datetime) -> dict[str, Any]:
 def _periods() -> list[tuple[str, str]]:
     out = []
     for days in TOKEN_PERIODS:
-        label = gettext("never expires") if days == 0 else gettext("%(num)d days", num=days)
+        label = gettext("never expires") if days == 0 else ngettext("%(num)d day", "%(num)d days", days)
         out.append((str(days), label))
     return out
 
