@@ -51,7 +51,9 @@ def _row(token: ApiToken, now: dt.datetime) -> dict[str, Any]:
 def _periods() -> list[tuple[str, str]]:
     out = []
     for days in TOKEN_PERIODS:
-        label = gettext("never expires") if days == 0 else ngettext("%(num)d day", "%(num)d days", days)
+        label = (
+            gettext("never expires") if days == 0 else ngettext("%(num)d day", "%(num)d days", days)
+        )
         out.append((str(days), label))
     return out
 
