@@ -224,3 +224,16 @@ def test_memory_limits_with_several_workers_are_warned_about(
         app = create_app(settings, embedder=embedder, TESTING=True)
     app.extensions["matchmaker.engine"].dispose()
     assert any("counted in memory by each of the 2 workers" in r.message for r in caplog.records)
+
+
+def test_erasing_an_organisation_forgets_its_users_failed_sign_ins(site: Site) -> None:
+    from matchmaker.dump import erase_organisation
+
+    for address in ("203.0.113.7", "203.0.113.8"):
+        _from(site, address).login(site.emails["company_a"], WRONG)
+    _from(site, "203.0.113.7").login(site.emails["company_b"], WRONG)
+    with session_scope(site.app) as s:
+        assert len(s.scalars(select(SignInFailure)).all()) == 3
+        erase_organisation(s, site.company_a_id)
+    with session_scope(site.app) as s:
+        assert len(s.scalars(select(SignInFailure)).all()) == 1  # company_b's stays
