@@ -65,6 +65,13 @@ def token_is_live(row: ApiToken, now: dt.datetime | None = None) -> bool:
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
 
 
+def token_state(row: ApiToken, now: dt.datetime | None = None) -> str:
+    """``active``, ``expired`` or ``revoked``."""
+    if row.revoked_at is not None:
+        return "revoked"
+    return "active" if token_is_live(row, now) else "expired"
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a live bearer token belongs to, or None.
 

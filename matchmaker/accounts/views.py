@@ -51,11 +51,6 @@ def me() -> dict[str, Any]:
 
 def token_out(row: ApiToken) -> dict[str, Any]:
     """A token as its owner sees it: never the token itself nor its hash."""
-    state = "active"
-    if row.revoked_at is not None:
-        state = "revoked"
-    elif not service.token_is_live(row):
-        state = "expired"
 
     def iso(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
@@ -68,7 +63,7 @@ def token_out(row: ApiToken) -> dict[str, Any]:
         "last_used_at": iso(row.last_used_at),
         "expires_at": iso(row.expires_at),
         "revoked_at": iso(row.revoked_at),
-        "state": state,
+        "state": service.token_state(row),
     }
 
 

@@ -31,11 +31,7 @@ def _when(value: dt.datetime | None) -> str:
 
 
 def _row(token: ApiToken, now: dt.datetime) -> dict[str, Any]:
-    state = "active"
-    if token.revoked_at is not None:
-        state = "revoked"
-    elif not service.token_is_live(token, now):
-        state = "expired"
+    state = service.token_state(token, now)
     return {
         "id": token.id,
         "name": token.name,
