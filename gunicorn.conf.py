@@ -17,5 +17,15 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
 
 
+def when_ready(server):  # noqa: ANN001, ANN201
+    # Memory-counted rate limits are per worker: say so where the operator reads the log.
+    from matchmaker.config import Settings
+    from matchmaker.security import per_process_limits_warning
+
+    warning = per_process_limits_warning(Settings.from_env(), server.cfg.workers)
+    if warning:
+        server.log.warning(warning)
+
+
 def post_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook signature
     os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("MATCHMAKER_TORCH_THREADS", "1"))

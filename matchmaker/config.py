@@ -137,10 +137,18 @@ class Settings:
         "are marked Secure and browsers are told to use HTTPS only (HSTS).",
         _flag,
     )
+    trusted_proxies: int = _setting(
+        0,
+        "Reverse proxies in front of the service that set X-Forwarded-For and "
+        "X-Forwarded-Proto (1 behind one nginx); the client address for rate limits and the "
+        "sign-in lockout is taken from them. 0: the connecting address is the client.",
+        int,
+    )
     rate_limit_storage: str = _setting(
         "",
         "Where rate-limit counters live (a `limits` storage URI); empty uses "
-        "MATCHMAKER_REDIS_URL when set (shared by all workers), else memory (per process).",
+        "MATCHMAKER_REDIS_URL when set (shared by all workers), else memory: each worker "
+        "process counts alone, so N workers allow up to N times each limit.",
     )
     rate_limit_signin: str = _setting(
         "30 per minute", "Sign-in attempts per client address; empty switches the limit off."
@@ -153,7 +161,8 @@ class Settings:
     )
     rate_limit_auth_failures: str = _setting(
         "30 per minute",
-        "API requests with an unknown or revoked token per client address; empty: no limit.",
+        "API requests with an unknown, expired or revoked token, counted per client address "
+        "and per token prefix; a valid token is never refused by it; empty: no limit.",
     )
     idempotency_hours: int = _setting(
         24, "How long the response to a POST with an Idempotency-Key is kept for retries.", int

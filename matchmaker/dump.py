@@ -229,6 +229,7 @@ def erase_organisation(
     The caller commits.
     """
     from matchmaker.accounts.models import ApiToken, User
+    from matchmaker.accounts.service import forget_sign_in_failures
     from matchmaker.audit.models import AuditEvent
     from matchmaker.audit.service import record
     from matchmaker.challenges.models import Challenge
@@ -279,12 +280,12 @@ def erase_organisation(
     )
 
     for user in session.scalars(select(User).where(User.id.in_(user_ids or [-1]))):
+        forget_sign_in_failures(session, user.email)
         user.email = f"erased-user-{user.id}@erased.invalid"
         user.name = ""
         user.password_hash = None
         user.active = False
-        user.failed_logins = 0
-        user.locked_until = None
+        user.session_version += 1  # signed-in sessions end
     session.execute(delete(ApiToken).where(ApiToken.user_id.in_(user_ids or [-1])))
     # Stored responses of their requests hold the texts they sent.
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id.in_(user_ids or [-1])))

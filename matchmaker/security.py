@@ -10,16 +10,18 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limit, Limiter
 from limits import parse_many
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matchmaker.api.problems import Problem, problem_response, wants_problem_json
 from matchmaker.config import Settings
@@ -87,8 +89,24 @@ def _cookie_config(app: Flask, settings: Settings) -> None:
 
 
 def client_address() -> str:
-    """The caller's address (behind a proxy, ProxyFix must set ``remote_addr``)."""
+    """The caller's address: behind ``MATCHMAKER_TRUSTED_PROXIES`` proxies, the one they saw
+    (ProxyFix sets ``remote_addr`` from ``X-Forwarded-For``)."""
     return "addr:" + (request.remote_addr or "unknown")
+
+
+def token_prefix_key() -> str:
+    """The start of the presented credential, hashed: failures with one token are counted
+    together wherever they come from."""
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    prefix = token.strip()[:10]
+    return "prefix:" + hashlib.sha256(prefix.encode("utf-8")).hexdigest()[:32]
+
+
+def _not_an_unknown_token() -> bool:
+    # A request with a valid token (resolved before the limits are checked, api/auth.py) is never
+    # refused by the unknown-token limits: a flood of random tokens from one address (or from
+    # everyone behind one proxy) cannot lock out the callers who have a real one.
+    return not _is_api() or "Authorization" not in request.headers or g.get("user") is not None
 
 
 def caller_key() -> str:
@@ -130,7 +148,16 @@ def _limits(settings: Settings) -> list[Limit]:
             key_function=client_address,
             scope="api-auth-failures",
             shared=True,
-            exempt_when=lambda: not _is_api() or "Authorization" not in request.headers,
+            exempt_when=_not_an_unknown_token,
+            deduct_when=lambda response: response.status_code == 401,
+            error_message=message("requests with an unknown token"),
+        ),
+        Limit(
+            settings.rate_limit_auth_failures,
+            key_function=token_prefix_key,
+            scope="api-auth-failures-prefix",
+            shared=True,
+            exempt_when=_not_an_unknown_token,
             deduct_when=lambda response: response.status_code == 401,
             error_message=message("requests with an unknown token"),
         ),
@@ -150,6 +177,46 @@ def _limit_storage(settings: Settings) -> str:
     if settings.rate_limit_storage:
         return settings.rate_limit_storage
     return settings.redis_url or "memory://"
+
+
+def per_process_limits_warning(settings: Settings, workers: int) -> str | None:
+    """What to warn about when ``workers`` processes would each count the limits alone."""
+    if workers <= 1 or not _limit_storage(settings).startswith("memory"):
+        return None
+    return (
+        f"rate limits are counted in memory by each of the {workers} workers, so each limit "
+        "allows up to that many times its requests; set MATCHMAKER_REDIS_URL (or "
+        "MATCHMAKER_RATE_LIMIT_STORAGE) to share the counters"
+    )
+
+
+def _declared_workers() -> int:
+    """The number of web workers the environment declares (``WEB_CONCURRENCY``, which the
+    gunicorn configurations read); 1 when it says nothing."""
+    try:
+        return int(os.environ.get("WEB_CONCURRENCY", "1"))
+    except ValueError:
+        return 1
+
+
+def _retry_after_only_where_set(app: Flask) -> tuple[Callable[[Response], Response], ...]:
+    """Flask-Limiter puts ``Retry-After`` on every response it counts, overriding the app's own
+    (the 503's ``Retry-After: 2``). These hooks, around its own, keep the app's header as the
+    app set it and let the limiter's stand only on a 429."""
+
+    def remember(response: Response) -> Response:  # runs before the limiter's hook
+        g.app_retry_after = response.headers.get("Retry-After")
+        return response
+
+    def restore(response: Response) -> Response:  # runs after the limiter's hook
+        own = g.pop("app_retry_after", None)
+        if own is not None:
+            response.headers["Retry-After"] = own
+        elif response.status_code != 429:
+            response.headers.pop("Retry-After", None)
+        return response
+
+    return remember, restore
 
 
 def init_limiter(app: Flask, settings: Settings) -> Limiter:
@@ -179,8 +246,14 @@ def init_limiter(app: Flask, settings: Settings) -> Limiter:
         in_memory_fallback_enabled=True,
         key_prefix="matchmaker",
     )
+    remember, restore = _retry_after_only_where_set(app)
+    app.after_request(restore)  # after_request hooks run in reverse order of registration
     limiter.init_app(app)
+    app.after_request(remember)
     app.extensions["matchmaker.limiter"] = limiter
+    warning = per_process_limits_warning(settings, _declared_workers())
+    if warning:
+        log.warning(warning)
     return limiter
 
 
@@ -407,9 +480,21 @@ def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Res
 # --- wiring ----------------------------------------------------------------------------------
 
 
+def _trust_proxies(app: Flask, settings: Settings) -> None:
+    """Behind ``trusted_proxies`` reverse proxies, take the client's address and scheme from
+    their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (only from that many hops: a client
+    cannot forge its address past them)."""
+    count = settings.trusted_proxies
+    if count < 0:
+        raise ValueError("MATCHMAKER_TRUSTED_PROXIES: must be 0 or more")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
 def init_app(app: Flask) -> None:
     """Security headers, cookie flags, rate limits and database-outage answers for ``app``."""
     settings: Settings = app.extensions["matchmaker.settings"]
+    _trust_proxies(app, settings)
     _cookie_config(app, settings)
     styles = "".join(" " + h for h in _inline_style_hashes())
     app.after_request(_security_headers(settings, PAGE_CSP.format(styles=styles)))

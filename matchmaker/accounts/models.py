@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.db import Base, created_at, intpk
@@ -38,11 +38,12 @@ class User(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("research_groups.id"))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None]
     #: ``de`` or ``en``: the language of the user's pages and e-mails, once chosen (``None``:
     #: not chosen yet, German).
     language: Mapped[str | None] = mapped_column(String(5))
+    #: Stored in the session at sign-in; bumping it (sign-out, password change, deactivation)
+    #: ends every session of the user, on every device.
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[created_at]
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -61,7 +62,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login keeps this in the session: a session of an older version is refused.
+        return f"{self.id}.{self.session_version}"
 
 
 class ApiToken(Base):
@@ -76,6 +78,33 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[created_at]
     last_used_at: Mapped[dt.datetime | None]
+    #: None: the token never expires (tokens issued before expiry existed).
+    expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """Failed sign-ins of one e-mail address from one client address, for the lockout.
+
+    Keyed by hashes, so the table holds neither the address nor the e-mail in clear; an unknown
+    e-mail address is counted exactly like a real account's, so the answer never tells them apart.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        UniqueConstraint("account_key", "client_key", name="uq_sign_in_failures_account_client"),
+    )
+
+    id: Mapped[intpk]
+    #: SHA-256 of the normalised e-mail address.
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    #: SHA-256 of the client's address.
+    client_key: Mapped[str] = mapped_column(String(64))
+    #: Failures since the last lockout (or success).
+    failures: Mapped[int] = mapped_column(default=0)
+    #: Lockouts so far: each one lasts twice as long as the one before.
+    lockouts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
 from matchmaker.accounts.models import Role
+from matchmaker.accounts.service import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from matchmaker.schemas import Line, PageQuery, StrictInput
 
 
@@ -41,12 +43,37 @@ class UserCreated(UserOut):
 
 
 class TokenIn(StrictInput):
-    name: Line(100) | None = None  # type: ignore[valid-type]
+    name: Line(100) | None = Field(  # type: ignore[valid-type]
+        None, description="What the token is for, e.g. the script that uses it"
+    )
+    expires_in_days: int | None = Field(
+        TOKEN_DAYS_DEFAULT,
+        ge=1,
+        le=TOKEN_DAYS_MAX,
+        description=f"Days until the token expires (default {TOKEN_DAYS_DEFAULT}, at most "
+        f"{TOKEN_DAYS_MAX}); null: it never expires",
+    )
 
 
-class TokenOut(BaseModel):
-    token: str
-    prefix: str
+class TokenInfo(BaseModel):
+    """An API token as its owner sees it later: never the token itself."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it")
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None = Field(description="To the minute")
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenOut(TokenInfo):
+    token: str = Field(description="The new token; shown only this once")
+
+
+class TokenList(BaseModel):
+    items: list[TokenInfo]
 
 
 class UserQuery(PageQuery):

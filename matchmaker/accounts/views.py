@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Blueprint, g
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from matchmaker.accounts import service
-from matchmaker.accounts.models import User
+from matchmaker.accounts.models import ApiToken, User
 from matchmaker.accounts.schemas import (
     TokenIn,
+    TokenInfo,
+    TokenList,
     TokenOut,
     UserCreated,
     UserIn,
@@ -48,11 +49,29 @@ def me() -> dict[str, Any]:
     return user_out(g.user)
 
 
+def token_out(row: ApiToken) -> dict[str, Any]:
+    """A token as its owner sees it: never the token itself nor its hash."""
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "created_at": row.created_at.isoformat(),
+        "last_used_at": iso(row.last_used_at),
+        "expires_at": iso(row.expires_at),
+        "revoked_at": iso(row.revoked_at),
+        "state": service.token_state(row),
+    }
+
+
 @endpoint(
     bp,
     "/tokens",
     "POST",
-    summary="Issue yourself a new API token",
+    summary="Issue yourself a new API token (it expires after expires_in_days, default 90)",
     body=TokenIn,
     response=TokenOut,
     status=201,
@@ -60,9 +79,45 @@ def me() -> dict[str, Any]:
 def new_token(body: TokenIn) -> dict[str, Any]:
     session = get_session()
     user = session.merge(g.user)
-    token = service.issue_token(session, user, body.name or "")
+    row, token = service.create_token(session, user, body.name or "", body.expires_in_days)
+    record(session, user.id, "api_token", row.id, "create", {"prefix": row.prefix})
     session.commit()
-    return {"token": token, "prefix": token[:10]}
+    return {**token_out(row), "token": token}
+
+
+@endpoint(
+    bp, "/tokens", summary="Your API tokens (never the tokens themselves)", response=TokenList
+)
+def list_tokens() -> dict[str, Any]:
+    return {"items": [token_out(t) for t in service.tokens_of(get_session(), g.user.id)]}
+
+
+@endpoint(
+    bp,
+    "/tokens/<int:token_id>",
+    "DELETE",
+    summary="Revoke one of your API tokens (admins: anyone's); it stops working at once",
+    response=TokenInfo,
+)
+def revoke_token(token_id: int) -> dict[str, Any]:
+    session = get_session()
+    row = service.revoke_token(session, session.merge(g.user), token_id)
+    session.commit()
+    return token_out(row)
+
+
+@endpoint(
+    bp,
+    "/users/<int:user_id>/tokens",
+    summary="A user's API tokens (never the tokens themselves)",
+    roles=("admin",),
+    response=TokenList,
+)
+def list_user_tokens(user_id: int) -> dict[str, Any]:
+    session = get_session()
+    if session.get(User, user_id) is None:
+        raise not_found(f"User {user_id}")
+    return {"items": [token_out(t) for t in service.tokens_of(session, user_id)]}
 
 
 @endpoint(
@@ -120,7 +175,8 @@ def create_user(body: UserIn) -> dict[str, Any]:
     bp,
     "/users/<int:user_id>",
     "PATCH",
-    summary="Change or deactivate a user",
+    summary="Change or deactivate a user (a new password or deactivation ends the user's "
+    "sessions and revokes their API tokens)",
     roles=("admin",),
     body=UserPatch,
     response=UserOut,
@@ -132,13 +188,13 @@ def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
         raise not_found(f"User {user_id}")
     changes: dict[str, Any] = {}
     if body.active is not None and body.active != user.active:
-        user.active = body.active
+        service.set_active(session, user, body.active)
         changes["active"] = body.active
     if body.name is not None:
         user.name = body.name
         changes["name"] = body.name
     if body.password is not None:
-        user.password_hash = generate_password_hash(body.password)
+        service.change_password(session, user, body.password)
         changes["password"] = "changed"
     if changes:
         record(session, g.user.id, "user", user.id, "update", changes)

@@ -20,10 +20,13 @@ def _load_user() -> None:
         if scheme.lower() != "bearer" or not token.strip():
             g.auth_error = "Use 'Authorization: Bearer <token>'."
             return
-        user = user_for_token(get_session(), token.strip())
+        session = get_session()
+        user = user_for_token(session, token.strip())
         if user is None:
-            g.auth_error = "The token is unknown or revoked."
+            g.auth_error = "The token is unknown, expired or revoked."
             return
+        if session.dirty:  # the token's last use, noted at most once a minute
+            session.commit()
         g.user = user
         return
     # Pages sign in with a session; the API accepts it for reading only (writes need a token,

@@ -19,12 +19,19 @@ from matchmaker.web import i18n
 csrf = CSRFProtect()
 
 
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The user of a session: ``<id>.<session version>``, as :meth:`User.get_id` wrote it.
+
+    A session of an older version (the user signed out, changed the password or was
+    deactivated since) is refused, so a copied cookie stops working then too.
+    """
+    user_id, _, version = session_id.partition(".")
     try:
         user = get_session().get(User, int(user_id))
+        current = user is not None and int(version) == user.session_version
     except ValueError:
         return None
-    return user if user is not None and user.active else None
+    return user if user is not None and current and user.active else None
 
 
 def _protect_pages() -> None:
@@ -59,11 +66,12 @@ def init_app(app: Flask) -> None:
 
     helpers.init_app(app)
 
+    from matchmaker.web.account import bp as account_bp
     from matchmaker.web.auth import bp as auth_bp
     from matchmaker.web.company import bp as company_bp
     from matchmaker.web.dashboard import bp as dashboard_bp
     from matchmaker.web.group import bp as group_bp
     from matchmaker.web.office import bp as office_bp
 
-    for bp in (auth_bp, company_bp, group_bp, office_bp, dashboard_bp):
+    for bp in (auth_bp, company_bp, group_bp, office_bp, dashboard_bp, account_bp):
         app.register_blueprint(bp)

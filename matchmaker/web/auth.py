@@ -14,12 +14,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 
 from matchmaker.accounts.models import User
-from matchmaker.accounts.service import check_password
-from matchmaker.api.problems import Problem
+from matchmaker.accounts.service import SignInLocked, check_password, end_sessions
 from matchmaker.db import get_session
 from matchmaker.web.helpers import home_for, me, page_errors, safe_next
 from matchmaker.web.i18n import COOKIE, LANGUAGES, current_language
@@ -38,13 +37,18 @@ def index() -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; failed attempts count towards the lockout in the accounts service."""
+    """The sign-in form; failed attempts count towards the lockout in the accounts service.
+
+    A wrong password, an unknown e-mail address and a deactivated account get the same answer
+    after the same work, and the lockout is counted per e-mail and client address for all.
+    """
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for(me()))
     errors: dict[str, str] = {}
     email = ""
     status = 200
+    retry_after = 0
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         password = request.form.get("password", "")
@@ -55,13 +59,17 @@ def login() -> Any:
         if not errors:
             db = get_session()
             try:
-                user = check_password(db, email, password)
-            except Problem as exc:
+                user = check_password(db, email, password, request.remote_addr or "")
+            except SignInLocked as exc:
                 user = None
-                errors["__all__"] = gettext(
-                    "Too many failed sign-ins. Please try again in 15 minutes."
+                minutes = -(-exc.retry_after // 60)
+                errors["__all__"] = ngettext(
+                    "Too many failed sign-ins. Please try again in %(num)d minute.",
+                    "Too many failed sign-ins. Please try again in %(num)d minutes.",
+                    minutes,
                 )
                 status = exc.status
+                retry_after = exc.retry_after
             db.commit()  # the failure count (or its reset) is kept either way
             if user is not None:
                 lang = session.get("_lang")
@@ -76,13 +84,24 @@ def login() -> Any:
             if not errors:
                 errors["__all__"] = gettext("E-mail or password is wrong.")
                 status = 401
-    return render_template(
-        "auth/login.html", errors=errors, email=email, next=next_url or ""
-    ), status
+    response = make_response(
+        render_template("auth/login.html", errors=errors, email=email, next=next_url or ""),
+        status,
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Sign out: ends every session of the user, so a copied cookie stops working too."""
+    if current_user.is_authenticated:
+        db = get_session()
+        user = db.get(User, current_user.id)
+        if user is not None:
+            end_sessions(user)
+            db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.index"))

@@ -38,6 +38,7 @@ def _ids(world: Any) -> dict[str, Any]:
     run = world.office.post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
     uid = world.admin.get("/api/v1/users?q=b@stahl").json["items"][0]["id"]
     job = world.office.post("/api/v1/imports", IMPORT).json["id"]
+    token_id = world.company_b.post("/api/v1/tokens", {"name": "second"}).json["id"]
     return {
         "c": cid,
         "g": world.group_id,
@@ -48,6 +49,7 @@ def _ids(world: Any) -> dict[str, Any]:
         "i": world.institution_id,
         "u": uid,
         "job_id": job,
+        "token_id": token_id,
     }
 
 
@@ -73,6 +75,15 @@ def deny(**codes: int) -> dict[str, Any]:
 MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("get", "/api/v1/me", None, deny()),
     ("post", "/api/v1/tokens", {}, {**deny(), AN: 401}),
+    ("get", "/api/v1/tokens", None, deny()),
+    # company_b's second token: its owner and an admin revoke it; to anyone else it is not there.
+    ("delete", "/api/v1/tokens/{token_id}", None, deny(company_a=404, group=404, office=404)),
+    (
+        "get",
+        "/api/v1/users/{u}/tokens",
+        None,
+        deny(company_a=403, company_b=403, group=403, office=403),
+    ),
     ("get", "/api/v1/users", None, deny(company_a=403, company_b=403, group=403, office=403)),
     (
         "post",

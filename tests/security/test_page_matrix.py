@@ -73,8 +73,17 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("get", "/office/matching/runs/{run}", None, OFFICE_ONLY),
     ("get", "/office/dashboard", None, OFFICE_ONLY),
     ("get", "/office/dashboard/funnel.csv", None, OFFICE_ONLY),
+    ("get", "/account/tokens", None, signed_in()),
+    ("post", "/account/tokens", {"expires_in_days": "x"}, signed_in()),
     # Last: they change what the rows above use.
     ("post", "/group/publications/{pub}/delete", {}, GROUP_ONLY),
+    # company_a's second token: its owner and an admin revoke it; to anyone else it is not there.
+    (
+        "post",
+        "/account/tokens/{tok}/revoke",
+        {},
+        signed_in(company_b=404, group=404, office=404),
+    ),
     ("post", "/logout", {}, everyone()),
 ]
 
@@ -101,7 +110,8 @@ def _ids(site: Site) -> dict[str, Any]:
         s.flush()
         pid = p.id
     run = site.api("office").post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
-    return {"c": cid, "draft": draft, "pub": pub, "p": pid, "run": run}
+    tok = api.post("/api/v1/tokens", {"name": "second"}).json["id"]
+    return {"c": cid, "draft": draft, "pub": pub, "p": pid, "run": run, "tok": tok}
 
 
 def _verdict(response: Any) -> Any:
@@ -151,7 +161,13 @@ def test_page_matrix(site: Site, role: str) -> None:
 
 def test_every_page_is_in_the_matrix(app: Any) -> None:
     covered = {(m, t.split("?")[0]) for m, t, _, _ in MATRIX}
-    names = {"challenge_id": "c", "publication_id": "pub", "proposal_id": "p", "run_id": "run"}
+    names = {
+        "challenge_id": "c",
+        "publication_id": "pub",
+        "proposal_id": "p",
+        "run_id": "run",
+        "token_id": "tok",
+    }
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1") or rule.endpoint == "static":
