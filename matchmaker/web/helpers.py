@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
@@ -133,10 +135,45 @@ def home_for(user: User) -> str:
     return url_for("office.queue")
 
 
-def safe_next(target: str | None) -> str | None:
-    """A redirect target only if it stays on this site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
+def _unsafe_in_url(text: str) -> bool:
+    # Browsers drop tabs and newlines inside a URL and strip other control characters and
+    # spaces at its ends, so "/\t/evil.example" is read as "//evil.example"; format characters
+    # (zero-width, bidi overrides) disguise a target; a backslash is a slash to browsers.
+    return any(
+        c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+        for c in text
+    )
+
+
+def safe_next(target: str | None, fallback: str | None = None) -> str | None:
+    """``target`` if it is a path on this site, else ``fallback``.
+
+    Only a relative path that starts with one ``/`` is kept: not a scheme (``https:``,
+    ``javascript:``), not scheme-relative (``//host``, ``/\\host``), with no control, space
+    or format character and no backslash, neither as sent nor once percent-decoded, and no
+    encoded slash or backslash (``%2f``, ``%5c``) in its path. Everything else, including a
+    value with CR/LF that would split the ``Location`` header, gives ``fallback``.
+    """
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return fallback
+    if _unsafe_in_url(target) or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return fallback
+    if parts.scheme or parts.netloc:
+        return fallback
+    path = parts.path
+    if "%2f" in path.lower() or "%5c" in path.lower():
+        return fallback
+    # A proxy or a second decoding must not find a way off the site either (the query may
+    # hold encoded spaces: only the path is decoded).
+    decoded = path
+    for _ in range(3):
+        decoded = unquote(decoded)
+        if decoded.startswith("//") or _unsafe_in_url(decoded):
+            return fallback
     return target
 
 
