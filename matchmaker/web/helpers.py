@@ -6,7 +6,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
@@ -145,6 +145,10 @@ def _unsafe_in_url(text: str) -> bool:
     )
 
 
+@overload
+def safe_next(target: str | None, fallback: str) -> str: ...
+@overload
+def safe_next(target: str | None, fallback: None = None) -> str | None: ...
 def safe_next(target: str | None, fallback: str | None = None) -> str | None:
     """``target`` if it is a path on this site, else ``fallback``.
 
