@@ -18,6 +18,8 @@ class DecisionIn(StrictInput):
 
 
 class DecisionOut(BaseModel):
+    """A decision as the office sees it: with its note, who decided, and the score then."""
+
     id: int
     proposal_id: int
     from_status: ProposalStatus
@@ -30,8 +32,22 @@ class DecisionOut(BaseModel):
     created_at: dt.datetime
 
 
+class StatusChangeOut(BaseModel):
+    """A step of a proposal's status history, as the introduced company and group see it: the
+    office's note, reason, who decided and the score stay with the office."""
+
+    id: int
+    proposal_id: int
+    from_status: ProposalStatus
+    to_status: ProposalStatus
+    created_at: dt.datetime
+
+
 class DecisionList(BaseModel):
-    items: list[DecisionOut]
+    """The decisions on a proposal, oldest first: in full (DecisionOut) for the office, the
+    status history only (StatusChangeOut) for the introduced parties."""
+
+    items: list[DecisionOut | StatusChangeOut]
 
 
 class ProposalOut(BaseModel):
