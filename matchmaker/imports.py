@@ -49,6 +49,7 @@ from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import GroupIn, PublicationIn
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.ranking.types import Document, Profile
+from matchmaker.schemas import clean_line
 
 #: Passages encoded per chunk: large enough for sentence-transformers' length sorting to pay,
 #: small enough for progress every few seconds.
@@ -169,8 +170,12 @@ def detect_kind(record: dict[str, Any]) -> ImportKind:
 def _key_error(value: Any, name: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "required: a non-empty text"
-    if len(value) > 200 or "\n" in value:
+    if len(value) > 200 or "\n" in value or "\r" in value:
         return "must be a single line of at most 200 characters"
+    try:
+        clean_line(value)  # a key or a name (an institution's, a company's) as the API takes it
+    except ValueError as exc:
+        return str(exc)
     return None
 
 

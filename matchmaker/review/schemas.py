@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from matchmaker.matching.models import ProposalStatus
-from matchmaker.schemas import FieldOfAction, PageQuery, StrictInput
+from matchmaker.schemas import FieldOfAction, Note, PageQuery, StrictInput
 
 
 class DecisionIn(StrictInput):
     to_status: ProposalStatus
     reason_code: str = Field(min_length=1, max_length=40)
-    note: str = Field("", max_length=5000)
+    note: Note(5000) = ""  # type: ignore[valid-type]
 
 
 class DecisionOut(BaseModel):
@@ -80,7 +80,7 @@ class ProposalQuery(PageQuery):
 class ExclusionIn(StrictInput):
     challenge_id: int = Field(ge=1)
     group_id: int = Field(ge=1)
-    reason: str = Field("", max_length=500)
+    reason: Note(500) = ""  # type: ignore[valid-type]
 
 
 class ExclusionOut(BaseModel):

@@ -206,6 +206,9 @@ _VALUE_ERRORS: dict[str, Any] = {
     "must not be empty": lazy_gettext("Please fill in this field."),
     "must be a single line": lazy_gettext("Use a single line."),
     "must not contain control characters": lazy_gettext("Remove the control characters."),
+    "must not contain bidirectional control characters": lazy_gettext(
+        "Remove the text direction control characters."
+    ),
     "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
     "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
     "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
