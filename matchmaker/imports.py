@@ -55,6 +55,9 @@ from matchmaker.schemas import clean_line
 #: small enough for progress every few seconds.
 ENCODE_CHUNK = 512
 MAX_ERRORS = 100
+#: A record is an object of fields whose publications nest one level more: anything nested
+#: deeper than this is no record (and would exhaust the parser's recursion).
+MAX_DEPTH = 16
 _IN_CHUNK = 500
 
 
@@ -117,13 +120,30 @@ class Row:
 
 
 def detect_format(text: str, filename: str = "") -> str:
-    """``csv`` or ``jsonl``, from the file name or else the first character."""
+    """``csv`` or ``jsonl``, from the file name or else the first character (JSON begins
+    with ``{`` or ``[``; a CSV header with a name)."""
     name = filename.lower()
     if name.endswith(".csv"):
         return "csv"
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
-    return "jsonl" if text.lstrip().startswith("{") else "csv"
+    return "jsonl" if text.lstrip().startswith(("{", "[")) else "csv"
+
+
+class _Unreadable(ValueError):
+    """A line that is no record, with the message that says why."""
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _records(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
@@ -131,11 +151,28 @@ def _records(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    yield number, json.loads(line)
+                    record = json.loads(line)
+                    too_deep = _too_deep(record)
+                except RecursionError:
+                    too_deep = True
                 except ValueError as exc:
                     yield number, exc
+                    continue
+                if too_deep:
+                    yield number, _Unreadable(
+                        f"nested more than {MAX_DEPTH} levels deep: a record is one JSON "
+                        "object of fields"
+                    )
+                else:
+                    yield number, record
     elif fmt == "csv":
         reader = csv.DictReader(io.StringIO(text))
+        if "key" not in (reader.fieldnames or []):
+            yield 1, _Unreadable(
+                "the first line must be a header naming the columns, among them 'key' "
+                "(or send JSON Lines: one JSON object per line)"
+            )
+            return
         for record in reader:
             out: dict[str, Any] = {}
             for column, value in record.items():
@@ -189,11 +226,22 @@ def parse(
     seen: dict[str, int] = {}
     import_kind = ImportKind(kind) if kind else None
     for line, record in _records(text, fmt):
+        if isinstance(record, _Unreadable):
+            errors.append({"line": line, "field": "line", "message": str(record)})
+            continue
         if isinstance(record, Exception):
             errors.append({"line": line, "field": "line", "message": f"not JSON: {record}"})
             continue
         if not isinstance(record, dict):
-            errors.append({"line": line, "field": "line", "message": "must be a JSON object"})
+            what = "an array" if isinstance(record, list) else f"a {type(record).__name__}"
+            errors.append(
+                {
+                    "line": line,
+                    "field": "line",
+                    "message": f"must be a JSON object (one record per line, JSON Lines), "
+                    f"not {what}",
+                }
+            )
             continue
         if import_kind is None:
             import_kind = detect_kind(record)
@@ -233,7 +281,7 @@ def parse(
             break
     if errors:
         raise ImportInvalid(errors)
-    if import_kind is None:
+    if import_kind is None or not rows:
         raise ImportInvalid([{"line": 0, "field": "file", "message": "the file has no rows"}])
     return import_kind, rows
 
