@@ -159,18 +159,24 @@ def _records(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
                     yield number, exc
                     continue
                 if too_deep:
-                    yield number, _Unreadable(
-                        f"nested more than {MAX_DEPTH} levels deep: a record is one JSON "
-                        "object of fields"
+                    yield (
+                        number,
+                        _Unreadable(
+                            f"nested more than {MAX_DEPTH} levels deep: a record is one JSON "
+                            "object of fields"
+                        ),
                     )
                 else:
                     yield number, record
     elif fmt == "csv":
         reader = csv.DictReader(io.StringIO(text))
         if "key" not in (reader.fieldnames or []):
-            yield 1, _Unreadable(
-                "the first line must be a header naming the columns, among them 'key' "
-                "(or send JSON Lines: one JSON object per line)"
+            yield (
+                1,
+                _Unreadable(
+                    "the first line must be a header naming the columns, among them 'key' "
+                    "(or send JSON Lines: one JSON object per line)"
+                ),
             )
             return
         for record in reader:
