@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem
+from matchmaker.challenges.schemas import deadline_bounds
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
 from matchmaker.web.i18n import LANGUAGES, current_language
@@ -212,6 +213,8 @@ _VALUE_ERRORS: dict[str, Any] = {
     "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
     "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
     "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
+    "must not be before 2000-01-01": lazy_gettext("Enter a date from 1 January 2000 on."),
+    "must be at most 20 years ahead": lazy_gettext("Enter a date at most 20 years ahead."),
 }
 
 
@@ -378,6 +381,7 @@ def init_app(app: Flask) -> None:
         text_language_label=text_language_label,
         text_language_options=text_language_options,
         is_office=is_office,
+        deadline_bounds=deadline_bounds,
         Role=Role,
         languages=LANGUAGES,
     )
