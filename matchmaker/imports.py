@@ -49,11 +49,15 @@ from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import GroupIn, PublicationIn
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.ranking.types import Document, Profile
+from matchmaker.schemas import clean_line
 
 #: Passages encoded per chunk: large enough for sentence-transformers' length sorting to pay,
 #: small enough for progress every few seconds.
 ENCODE_CHUNK = 512
 MAX_ERRORS = 100
+#: A record is an object of fields whose publications nest one level more: anything nested
+#: deeper than this is no record (and would exhaust the parser's recursion).
+MAX_DEPTH = 16
 _IN_CHUNK = 500
 
 
@@ -116,13 +120,30 @@ class Row:
 
 
 def detect_format(text: str, filename: str = "") -> str:
-    """``csv`` or ``jsonl``, from the file name or else the first character."""
+    """``csv`` or ``jsonl``, from the file name or else the first character (JSON begins
+    with ``{`` or ``[``; a CSV header with a name)."""
     name = filename.lower()
     if name.endswith(".csv"):
         return "csv"
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
-    return "jsonl" if text.lstrip().startswith("{") else "csv"
+    return "jsonl" if text.lstrip().startswith(("{", "[")) else "csv"
+
+
+class _Unreadable(ValueError):
+    """A line that is no record, with the message that says why."""
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _records(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
@@ -130,11 +151,34 @@ def _records(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    yield number, json.loads(line)
+                    record = json.loads(line)
+                    too_deep = _too_deep(record)
+                except RecursionError:
+                    too_deep = True
                 except ValueError as exc:
                     yield number, exc
+                    continue
+                if too_deep:
+                    yield (
+                        number,
+                        _Unreadable(
+                            f"nested more than {MAX_DEPTH} levels deep: a record is one JSON "
+                            "object of fields"
+                        ),
+                    )
+                else:
+                    yield number, record
     elif fmt == "csv":
         reader = csv.DictReader(io.StringIO(text))
+        if "key" not in (reader.fieldnames or []):
+            yield (
+                1,
+                _Unreadable(
+                    "the first line must be a header naming the columns, among them 'key' "
+                    "(or send JSON Lines: one JSON object per line)"
+                ),
+            )
+            return
         for record in reader:
             out: dict[str, Any] = {}
             for column, value in record.items():
@@ -169,8 +213,12 @@ def detect_kind(record: dict[str, Any]) -> ImportKind:
 def _key_error(value: Any, name: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "required: a non-empty text"
-    if len(value) > 200 or "\n" in value:
+    if len(value) > 200 or "\n" in value or "\r" in value:
         return "must be a single line of at most 200 characters"
+    try:
+        clean_line(value)  # a key or a name (an institution's, a company's) as the API takes it
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -184,11 +232,22 @@ def parse(
     seen: dict[str, int] = {}
     import_kind = ImportKind(kind) if kind else None
     for line, record in _records(text, fmt):
+        if isinstance(record, _Unreadable):
+            errors.append({"line": line, "field": "line", "message": str(record)})
+            continue
         if isinstance(record, Exception):
             errors.append({"line": line, "field": "line", "message": f"not JSON: {record}"})
             continue
         if not isinstance(record, dict):
-            errors.append({"line": line, "field": "line", "message": "must be a JSON object"})
+            what = "an array" if isinstance(record, list) else f"a {type(record).__name__}"
+            errors.append(
+                {
+                    "line": line,
+                    "field": "line",
+                    "message": f"must be a JSON object (one record per line, JSON Lines), "
+                    f"not {what}",
+                }
+            )
             continue
         if import_kind is None:
             import_kind = detect_kind(record)
@@ -228,7 +287,7 @@ def parse(
             break
     if errors:
         raise ImportInvalid(errors)
-    if import_kind is None:
+    if import_kind is None or not rows:
         raise ImportInvalid([{"line": 0, "field": "file", "message": "the file has no rows"}])
     return import_kind, rows
 

@@ -214,6 +214,18 @@ def _update_queue_depth(app: Flask) -> None:
         JOB_QUEUE_DEPTH.labels(state).set(n)
 
 
+#: Methods that keep their name in metrics; any other is counted as ``other``, so that a client
+#: inventing methods cannot create a new time series per name.
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+
+
+def method_label(method: str) -> str:
+    """The request method as a metric label: a standard one as is, else ``other``."""
+    return method if method in STANDARD_METHODS else "other"
+
+
 def init_app(app: Flask) -> None:
     """Request ids, access log and latency metrics on every request; /readyz and /metrics."""
     settings = app.extensions["matchmaker.settings"]
@@ -235,7 +247,9 @@ def init_app(app: Flask) -> None:
             return response
         seconds = time.perf_counter() - started
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        REQUEST_LATENCY.labels(endpoint, request.method, str(response.status_code)).observe(seconds)
+        REQUEST_LATENCY.labels(
+            endpoint, method_label(request.method), str(response.status_code)
+        ).observe(seconds)
         response.headers["X-Request-ID"] = g.request_id
         if endpoint not in {"/healthz", "/readyz", "/metrics"}:
             log.info(

@@ -10,21 +10,32 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from matchmaker.fields import FIELD_KEYS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Bidirectional embeddings, overrides and isolates: in a title or a name they make text read
+#: differently from how it is stored ("Trojan source"); plain RTL text needs none of them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _no_controls(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value.strip()
 
 
 def _clean_text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    value = value.strip()
+    value = _no_controls(value)
     if not value:
         raise ValueError("must not be empty")
     return value
 
 
-def _clean_line(value: str) -> str:
+def clean_line(value: str) -> str:
+    """``value`` stripped, if it is a non-empty single line without control or bidirectional
+    formatting characters; else ``ValueError`` saying why (the rule of :func:`Line`)."""
     value = _clean_text(value)
     if "\n" in value or "\r" in value:
         raise ValueError("must be a single line")
+    if _BIDI.search(value):
+        raise ValueError("must not contain bidirectional control characters")
     return value
 
 
@@ -34,8 +45,14 @@ def Text(max_length: int) -> Any:
 
 
 def Line(max_length: int) -> Any:
-    """A non-empty single line without control characters."""
-    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_line)]
+    """A non-empty single line without control or bidirectional formatting characters."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(clean_line)]
+
+
+def Note(max_length: int) -> Any:
+    """A free text that may be empty (a note, a reason), stripped, without control characters
+    (newlines and tabs allowed)."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_no_controls)]
 
 
 FieldOfAction = Literal[FIELD_KEYS]  # type: ignore[valid-type]

@@ -18,9 +18,9 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limit, Limiter
 from limits import parse_many
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matchmaker.api.problems import Problem, problem_response, wants_problem_json
@@ -301,6 +301,9 @@ def _database_errors(app: Flask) -> None:
 # --- idempotency keys ------------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: A claim its request stopped refreshing for this long is released to a retry (as long as a
+#: job's heartbeat may be missing before the job counts as failed).
+CLAIM_LEASE_SECONDS = 60.0
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -319,6 +322,12 @@ class IdempotencyKey(Base):
     status: Mapped[int | None]
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[created_at] = mapped_column(index=True)
+    #: When the claim was taken or last refreshed by its running request (None: created_at);
+    #: a claim not refreshed for :data:`CLAIM_LEASE_SECONDS` lost its request.
+    lease_at: Mapped[dt.datetime | None]
+    #: The import job or matching run the request started (see :func:`link_claim`).
+    job_id: Mapped[int | None]
+    run_id: Mapped[int | None]
 
 
 def _key_from_header() -> str:
@@ -364,6 +373,47 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> Response:
     return response
 
 
+def _abandoned(session: Session, row: IdempotencyKey, now: dt.datetime) -> str | None:
+    """Why a claim or a stored answer no longer stands for its request (None: it does).
+
+    A claim (no answer yet) is abandoned when its request stopped refreshing it for
+    :data:`CLAIM_LEASE_SECONDS` (the process died), or when the job or run it started failed or
+    lost its worker. A stored answer stays the answer, unless the job or run it accepted lost
+    its worker (nothing of it was written): then a retry starts it again.
+    """
+    from matchmaker.jobs import Job, JobStatus, is_stale
+    from matchmaker.matching.models import MatchingRun, RunStatus
+    from matchmaker.matching.service import run_is_stale
+
+    job = session.get(Job, row.job_id) if row.job_id is not None else None
+    run = session.get(MatchingRun, row.run_id) if row.run_id is not None else None
+    if row.status is None:
+        lease = row.lease_at or row.created_at
+        if (now - lease).total_seconds() > CLAIM_LEASE_SECONDS:
+            return "its request stopped"
+        if job is not None and (job.status == JobStatus.FAILED or is_stale(job, now)):
+            return f"job {job.id} failed"
+        if run is not None and (run.status == RunStatus.FAILED or run_is_stale(run, now)):
+            return f"matching run {run.id} failed"
+        return None
+    if job is not None and is_stale(job, now):
+        return f"job {job.id} lost its worker"
+    if run is not None and run_is_stale(run, now):
+        return f"matching run {run.id} lost its worker"
+    return None
+
+
+def _take_over(session: Session, row: IdempotencyKey) -> bool:
+    """Remove an abandoned claim or answer so that this request claims the key afresh.
+
+    Deleting by id is the arbiter: of concurrent retries that all found the row abandoned,
+    exactly one deletes it (the others wait for its lock, find nothing and get a 409), and the
+    unique (user, key) lets only one new claim in.
+    """
+    deleted = session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
+    return bool(deleted.rowcount)  # type: ignore[attr-defined]
+
+
 def _in_progress() -> Problem:
     return Problem(
         409,
@@ -393,7 +443,12 @@ def idempotent(user_id: int, respond: Callable[[], Response], *, atomic: bool = 
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if row is not None and row.created_at >= cutoff:
-        return _replay(row, fingerprint)
+        reason = None if row.fingerprint != fingerprint else _abandoned(session, row, utcnow())
+        if reason is None:
+            return _replay(row, fingerprint)
+        if not _take_over(session, row):
+            raise _in_progress()
+        log.warning("Idempotency-Key of user %d taken over by a retry: %s", user_id, reason)
     session.execute(
         delete(IdempotencyKey).where(
             IdempotencyKey.created_at < cutoff,
@@ -452,7 +507,9 @@ def _atomic(user_id: int, key: str, fingerprint: str, respond: Callable[[], Resp
 def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Response]) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     session = get_session()
-    claim = IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint, status=None)
+    claim = IdempotencyKey(
+        user_id=user_id, key=key, fingerprint=fingerprint, status=None, lease_at=utcnow()
+    )
     session.add(claim)
     try:
         session.commit()
@@ -460,12 +517,30 @@ def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Res
         session.rollback()
         raise _in_progress() from None
     claim_id = claim.id
+
+    def refresh_lease() -> None:
+        try:
+            with session_scope(app) as s:
+                s.execute(
+                    update(IdempotencyKey)
+                    .where(IdempotencyKey.id == claim_id, IdempotencyKey.status.is_(None))
+                    .values(lease_at=utcnow())
+                )
+        except Exception:  # a missed refresh is survived: the lease outlasts several
+            log.warning("could not refresh the Idempotency-Key claim %d", claim_id)
+
+    from matchmaker.jobs import Heartbeat
+
+    g.idempotency_claim_id = claim_id
     try:
-        response = respond()
+        with Heartbeat(refresh_lease, name=f"idempotency-claim-{claim_id}"):
+            response = respond()
     except BaseException:
         with session_scope(app) as s:
             s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_id))
         raise
+    finally:
+        g.pop("idempotency_claim_id", None)
     with session_scope(app) as s:
         stored = s.get(IdempotencyKey, claim_id)
         if stored is not None:
@@ -475,6 +550,24 @@ def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Res
             else:
                 s.delete(stored)
     return response
+
+
+def link_claim(session: Session, *, job_id: int | None = None, run_id: int | None = None) -> None:
+    """Record on this request's Idempotency-Key claim (if it has one) the job or matching run it
+    started, in ``session``'s transaction: a retry then sees when that failed or lost its worker
+    and runs again instead of waiting for a request that died."""
+    claim_id = g.get("idempotency_claim_id")
+    if claim_id is None:
+        return
+    values: dict[str, Any] = {}
+    if job_id is not None:
+        values["job_id"] = job_id
+    if run_id is not None:
+        values["run_id"] = run_id
+    if values:
+        session.execute(
+            update(IdempotencyKey).where(IdempotencyKey.id == claim_id).values(**values)
+        )
 
 
 # --- wiring ----------------------------------------------------------------------------------

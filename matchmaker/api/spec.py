@@ -318,7 +318,9 @@ def openapi_document() -> dict[str, Any]:
                     "in": "header",
                     "required": False,
                     "description": "Retry-safe POST: a retry with the same key and body gets "
-                    "the first response again (header Idempotent-Replayed: true).",
+                    "the first response again (header Idempotent-Replayed: true); 409 while "
+                    "the first is still running (a request that died releases its key after "
+                    "60 s, or as soon as the job it started failed).",
                     "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                 }
             )

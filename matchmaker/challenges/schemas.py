@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from matchmaker.challenges.models import BudgetBand, ChallengeStatus
 from matchmaker.languages import (
@@ -14,6 +15,40 @@ from matchmaker.languages import (
     language_in,
 )
 from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
+
+#: A challenge's deadline lies from this day on ...
+EARLIEST_DEADLINE = dt.date(2000, 1, 1)
+#: ... and at most this many years after today: a date outside is a typo ("0001-01-01",
+#: "2205-06-30"), not a plan.
+DEADLINE_YEARS_AHEAD = 20
+
+
+def deadline_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The earliest and the latest deadline accepted today."""
+    today = today or dt.date.today()
+    try:
+        latest = today.replace(year=today.year + DEADLINE_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + DEADLINE_YEARS_AHEAD, day=28)
+    return EARLIEST_DEADLINE, latest
+
+
+def _deadline(value: dt.date | None) -> dt.date | None:
+    if value is None:
+        return None
+    earliest, latest = deadline_bounds()
+    if value < earliest:
+        raise ValueError("must not be before 2000-01-01")
+    if value > latest:
+        raise ValueError(f"must be at most {DEADLINE_YEARS_AHEAD} years ahead")
+    return value
+
+
+Deadline = Annotated[
+    dt.date | None,
+    AfterValidator(_deadline),
+    Field(description=f"From 2000-01-01 to {DEADLINE_YEARS_AHEAD} years after today"),
+]
 
 
 class ChallengeIn(StrictInput):
@@ -26,7 +61,7 @@ class ChallengeIn(StrictInput):
     trl_now: TRL
     trl_target: TRL
     budget_band: BudgetBand
-    deadline: dt.date | None = None
+    deadline: Deadline = None
     co2_saving_t: float | None = Field(
         None, ge=0, le=10_000_000, description="Expected CO2 saving, t/yr"
     )
@@ -51,7 +86,7 @@ class ChallengePatch(StrictInput):
     trl_now: TRL | None = None
     trl_target: TRL | None = None
     budget_band: BudgetBand | None = None
-    deadline: dt.date | None = None
+    deadline: Deadline = None
     co2_saving_t: float | None = Field(None, ge=0, le=10_000_000)
     status: ChallengeStatus | None = None
     language: Language | None = language_in()

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import observability
@@ -310,6 +310,10 @@ class Matcher:
     @property
     def building(self) -> bool:
         return self._building.locked()
+
+    def expire(self) -> None:
+        """Check the stored version on the next request (this process just changed it)."""
+        self._checked_at = float("-inf")
 
     def indexes(self, session: Session) -> Indexes:
         """Fresh indexes: rebuilt when the stored version changed since the last check."""
@@ -604,6 +608,19 @@ def init_app(app: Flask, embedder: Embedder | None = None) -> None:
     settings: Settings = app.extensions["matchmaker.settings"]
     matcher = Matcher(settings, app.extensions["matchmaker.engine"], embedder)
     app.extensions["matchmaker.matcher"] = matcher
+
+    # A change committed here is seen by this worker's next request, not after the next check.
+    sessions = app.extensions["matchmaker.sessionmaker"]
+
+    @event.listens_for(sessions, "after_commit")
+    def _index_changed(session: Session) -> None:
+        if session.info.pop(index_state.BUMPED, False):
+            matcher.expire()
+
+    @event.listens_for(sessions, "after_rollback")
+    def _index_unchanged(session: Session) -> None:
+        session.info.pop(index_state.BUMPED, None)
+
     if settings.warm_up:
         matcher.warm_up()
 

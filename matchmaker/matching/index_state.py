@@ -7,9 +7,14 @@ from sqlalchemy.orm import Session
 
 from matchmaker.matching.models import IndexState
 
+#: Set in a session's ``info`` when its transaction changed the index version.
+BUMPED = "matchmaker.index_bumped"
+
 
 def bump(session: Session) -> None:
-    """Mark the searchable index as changed; every worker reloads within seconds."""
+    """Mark the searchable index as changed; every worker reloads within seconds, this one on
+    its next request after the commit (see :func:`matchmaker.matching.engine.init_app`)."""
+    session.info[BUMPED] = True
     result = session.execute(
         update(IndexState).where(IndexState.id == 1).values(version=IndexState.version + 1)
     )

@@ -26,6 +26,7 @@ from matchmaker.db import utcnow
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.learning import service as learning
 from matchmaker.matching.engine import (
+    MATCHABLE_STATUSES,
     Matcher,
     challenge_as_profile,
     group_as_profile,
@@ -210,6 +211,29 @@ def _learned_out(scored: _Scored, i: int, j: int) -> dict[str, Any] | None:
     )
 
 
+def _still_matchable(
+    index: Any,
+    scores: np.ndarray,
+    top: int | None,
+    excluded: set[str],
+    load: Callable[[list[int]], dict[int, Any]],
+) -> tuple[np.ndarray, dict[int, Any]]:
+    """The ``top`` best candidates of ``index`` that are still matchable now, with their rows.
+
+    A worker's index may be a few seconds older than the database (it checks the stored version
+    every ``MATCHMAKER_INDEX_CHECK_SECONDS``; a large one is rebuilt in the background): a
+    challenge withdrawn to draft, or anything archived or erased since, is skipped here, on
+    every worker, at once."""
+    excluded = set(excluded)
+    while True:
+        order = index.top_indices(scores, top, excluded)
+        rows = load([int(index.candidate_ids[j]) for j in order])
+        gone = [index.candidate_ids[j] for j in order if int(index.candidate_ids[j]) not in rows]
+        if not gone:
+            return order, rows
+        excluded.update(gone)
+
+
 def matches_for_challenge(
     session: Session,
     matcher: Matcher,
@@ -228,17 +252,21 @@ def matches_for_challenge(
     )
     query = challenge_as_profile(challenge)
     scored = _score_groups(session, matcher, index, [query], weights)
-    order = index.top_indices(scored.final[0], top, excluded_groups(session, challenge.id))
     stated = scored.stated
-    chosen = [int(index.candidate_ids[j]) for j in order]
-    groups = {
-        g.id: g
-        for g in session.scalars(
-            select(ResearchGroup)
-            .options(joinedload(ResearchGroup.institution))
-            .where(ResearchGroup.id.in_(chosen))
-        )
-    }
+
+    def load(ids: list[int]) -> dict[int, ResearchGroup]:
+        return {
+            g.id: g
+            for g in session.scalars(
+                select(ResearchGroup)
+                .options(joinedload(ResearchGroup.institution))
+                .where(ResearchGroup.id.in_(ids), ResearchGroup.archived_at.is_(None))
+            )
+        }
+
+    order, groups = _still_matchable(
+        index, scored.final[0], top, excluded_groups(session, challenge.id), load
+    )
     evidence = index.explain_many(
         query,
         [index.candidate_ids[j] for j in order],
@@ -286,16 +314,24 @@ def matches_for_group(
     challenge_ids = index.int_ids
     interest = _interest_matrix(stated, challenge_ids, [group.id]).T  # (1, n_challenges)
     final = learn.with_interest(formula, interest)
-    order = index.top_indices(final[0], top, excluded_challenges(session, group.id))
-    chosen = [challenge_ids[j] for j in order]
-    challenges = {
-        c.id: c
-        for c in session.scalars(
-            select(Challenge)
-            .options(joinedload(Challenge.organisation))
-            .where(Challenge.id.in_(chosen))
-        )
-    }
+
+    def load(ids: list[int]) -> dict[int, Challenge]:
+        return {
+            c.id: c
+            for c in session.scalars(
+                select(Challenge)
+                .options(joinedload(Challenge.organisation))
+                .where(
+                    Challenge.id.in_(ids),
+                    Challenge.archived_at.is_(None),
+                    Challenge.status.in_(MATCHABLE_STATUSES),
+                )
+            )
+        }
+
+    order, challenges = _still_matchable(
+        index, final[0], top, excluded_challenges(session, group.id), load
+    )
     evidence = index.explain_many(
         query, [index.candidate_ids[j] for j in order], vectors, embedder=matcher.embedder
     )

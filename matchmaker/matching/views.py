@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from matchmaker import jobs
+from matchmaker import jobs, security
 from matchmaker.accounts.models import Role
 from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
@@ -116,6 +116,7 @@ def start_run(body: RunIn) -> dict[str, Any]:
         k=body.k or settings.proposals_per_challenge,
         max_per_institution=body.max_per_institution or settings.max_groups_per_institution,
     )
+    security.link_claim(session, run_id=run.id)
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     jobs.submit_matching_run(app, run.id, wait=body.wait)

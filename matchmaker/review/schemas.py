@@ -8,16 +8,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from matchmaker.matching.models import ProposalStatus
-from matchmaker.schemas import FieldOfAction, PageQuery, StrictInput
+from matchmaker.schemas import FieldOfAction, Note, PageQuery, StrictInput
 
 
 class DecisionIn(StrictInput):
     to_status: ProposalStatus
     reason_code: str = Field(min_length=1, max_length=40)
-    note: str = Field("", max_length=5000)
+    note: Note(5000) = ""  # type: ignore[valid-type]
 
 
 class DecisionOut(BaseModel):
+    """A decision as the office sees it: with its note, who decided, and the score then."""
+
     id: int
     proposal_id: int
     from_status: ProposalStatus
@@ -30,8 +32,22 @@ class DecisionOut(BaseModel):
     created_at: dt.datetime
 
 
+class StatusChangeOut(BaseModel):
+    """A step of a proposal's status history, as the introduced company and group see it: the
+    office's note, reason, who decided and the score stay with the office."""
+
+    id: int
+    proposal_id: int
+    from_status: ProposalStatus
+    to_status: ProposalStatus
+    created_at: dt.datetime
+
+
 class DecisionList(BaseModel):
-    items: list[DecisionOut]
+    """The decisions on a proposal, oldest first: in full (DecisionOut) for the office, the
+    status history only (StatusChangeOut) for the introduced parties."""
+
+    items: list[DecisionOut | StatusChangeOut]
 
 
 class ProposalOut(BaseModel):
@@ -64,7 +80,7 @@ class ProposalQuery(PageQuery):
 class ExclusionIn(StrictInput):
     challenge_id: int = Field(ge=1)
     group_id: int = Field(ge=1)
-    reason: str = Field("", max_length=500)
+    reason: Note(500) = ""  # type: ignore[valid-type]
 
 
 class ExclusionOut(BaseModel):

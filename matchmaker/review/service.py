@@ -169,7 +169,26 @@ def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[s
     }
 
 
+def status_change_out(d: Decision) -> dict[str, Any]:
+    """A decision as a step of the status history (what the parties see of it)."""
+    return {
+        "id": d.id,
+        "proposal_id": d.proposal_id,
+        "from_status": d.from_status,
+        "to_status": d.to_status,
+        "created_at": d.created_at.isoformat(),
+    }
+
+
+def decisions_out(user: User, decisions: list[Decision]) -> list[dict[str, Any]]:
+    """Decisions as ``user`` may read them: the office in full, a party the status history."""
+    if user.role in (Role.OFFICE, Role.ADMIN):
+        return [decision_out(d) for d in decisions]
+    return [status_change_out(d) for d in decisions]
+
+
 def decision_out(d: Decision) -> dict[str, Any]:
+    """A decision in full, as the office reads it."""
     return {
         "id": d.id,
         "proposal_id": d.proposal_id,

@@ -99,13 +99,14 @@ def get_proposal(proposal_id: int) -> dict[str, Any]:
 @endpoint(
     bp,
     "/proposals/<int:proposal_id>/decisions",
-    summary="The decisions taken on a proposal",
+    summary="The decisions taken on a proposal (in full for the office; the introduced "
+    "company and group see its status history)",
     response=DecisionList,
 )
 def list_decisions(proposal_id: int) -> dict[str, Any]:
     session = get_session()
     proposal = service.get_visible(session, g.user, proposal_id)
-    return {"items": [service.decision_out(d) for d in service.list_decisions(session, proposal)]}
+    return {"items": service.decisions_out(g.user, service.list_decisions(session, proposal))}
 
 
 @endpoint(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from matchmaker.schemas import FieldOfAction, StrictInput
+from matchmaker.schemas import FieldOfAction, Note, StrictInput
 
 
 def _weight(value: float) -> float:
@@ -25,7 +25,7 @@ class StrategyIn(StrictInput):
         min_length=1,
         description="Weight 0–1 per field of action; fields not named keep their weight",
     )
-    note: str = Field("", max_length=500)
+    note: Note(500) = ""  # type: ignore[valid-type]
 
 
 class StrategyOut(BaseModel):

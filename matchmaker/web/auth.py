@@ -110,7 +110,7 @@ def logout() -> Any:
 @bp.get("/lang/<code>")
 def set_language(code: str) -> Any:
     """Switch the language and return to the page the user was on."""
-    target = safe_next(request.args.get("next")) or url_for("auth.index")
+    target = safe_next(request.args.get("next"), url_for("auth.index"))
     response = make_response(redirect(target))
     if code in LANGUAGES:
         _set_cookie(response, code)

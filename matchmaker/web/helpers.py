@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar, overload
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem
+from matchmaker.challenges.schemas import deadline_bounds
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
 from matchmaker.web.i18n import LANGUAGES, current_language
@@ -145,10 +147,49 @@ def home_for(user: User) -> str:
     return url_for("office.queue")
 
 
-def safe_next(target: str | None) -> str | None:
-    """A redirect target only if it stays on this site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
+def _unsafe_in_url(text: str) -> bool:
+    # Browsers drop tabs and newlines inside a URL and strip other control characters and
+    # spaces at its ends, so "/\t/evil.example" is read as "//evil.example"; format characters
+    # (zero-width, bidi overrides) disguise a target; a backslash is a slash to browsers.
+    return any(
+        c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+        for c in text
+    )
+
+
+@overload
+def safe_next(target: str | None, fallback: str) -> str: ...
+@overload
+def safe_next(target: str | None, fallback: None = None) -> str | None: ...
+def safe_next(target: str | None, fallback: str | None = None) -> str | None:
+    """``target`` if it is a path on this site, else ``fallback``.
+
+    Only a relative path that starts with one ``/`` is kept: not a scheme (``https:``,
+    ``javascript:``), not scheme-relative (``//host``, ``/\\host``), with no control, space
+    or format character and no backslash, neither as sent nor once percent-decoded, and no
+    encoded slash or backslash (``%2f``, ``%5c``) in its path. Everything else, including a
+    value with CR/LF that would split the ``Location`` header, gives ``fallback``.
+    """
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return fallback
+    if _unsafe_in_url(target) or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return fallback
+    if parts.scheme or parts.netloc:
+        return fallback
+    path = parts.path
+    if "%2f" in path.lower() or "%5c" in path.lower():
+        return fallback
+    # A proxy or a second decoding must not find a way off the site either (the query may
+    # hold encoded spaces: only the path is decoded).
+    decoded = path
+    for _ in range(3):
+        decoded = unquote(decoded)
+        if decoded.startswith("//") or _unsafe_in_url(decoded):
+            return fallback
     return target
 
 
@@ -186,9 +227,14 @@ _VALUE_ERRORS: dict[str, Any] = {
     "must not be empty": lazy_gettext("Please fill in this field."),
     "must be a single line": lazy_gettext("Use a single line."),
     "must not contain control characters": lazy_gettext("Remove the control characters."),
+    "must not contain bidirectional control characters": lazy_gettext(
+        "Remove the text direction control characters."
+    ),
     "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
     "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
     "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
+    "must not be before 2000-01-01": lazy_gettext("Enter a date from 1 January 2000 on."),
+    "must be at most 20 years ahead": lazy_gettext("Enter a date at most 20 years ahead."),
 }
 
 
@@ -388,6 +434,7 @@ def init_app(app: Flask) -> None:
         is_office=is_office,
         back_url=back_url,
         document_label=document_label,
+        deadline_bounds=deadline_bounds,
         Role=Role,
         languages=LANGUAGES,
     )

@@ -128,3 +128,49 @@ def test_detects_format_and_kind() -> None:
     assert imports.detect_format("key,name\n") == "csv"
     kind, rows = imports.parse(jsonl(group_rows(1)))
     assert kind == "groups" and rows[0].key == "g-0"
+
+
+def _office(app) -> Api:  # type: ignore[no-untyped-def]
+    return Api(app.test_client(), factories.user(app, "office@hamburg.example", "office"))
+
+
+@pytest.mark.parametrize("depth", [17, 1000, 5000, 100_000])
+def test_a_deeply_nested_line_is_a_clean_error_naming_the_line(app, depth: int) -> None:
+    good = jsonl(group_rows(1))
+    data = good + '{"key": "x", "extra": ' + "[" * depth + "]" * depth + "}\n"
+    r = _office(app).post("/api/v1/imports", {"data": data, "kind": "groups"})
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    assert r.mimetype == "application/problem+json"
+    errors = {e["field"]: e["message"] for e in r.json["errors"]}
+    assert "nested more than 16 levels deep" in errors["data.line[2].line"]
+    assert _count(app, ResearchGroup) == 0
+
+
+@pytest.mark.parametrize("data", ["[1,2,3]\n", "[1,2,3]", "[]\n", '[{"key": "g"}]\n'])
+def test_a_json_array_is_refused_saying_what_is_expected(app, data: str) -> None:
+    r = _office(app).post("/api/v1/imports", {"data": data, "kind": "groups"})
+    assert r.status_code == 422, r.json
+    errors = {e["field"]: e["message"] for e in r.json["errors"]}
+    assert (
+        "must be a JSON object (one record per line, JSON Lines), not an array"
+        in (errors["data.line[1].line"])
+    )
+    assert _count(app, ResearchGroup) == 0
+
+
+def test_a_file_without_records_is_refused_even_with_a_kind(app) -> None:
+    office = _office(app)
+    for data, fmt in (("key,name,institution\n", "csv"), ("\n\n", "jsonl")):
+        r = office.post("/api/v1/imports", {"data": data, "kind": "groups", "format": fmt})
+        assert r.status_code == 422, (data, r.json)
+        assert r.json["errors"] == [
+            {"field": "data.line[0].file", "message": "the file has no rows"}
+        ]
+    r = office.post("/api/v1/imports", {"data": "name;city\nA;B\n", "kind": "groups"})
+    assert r.status_code == 422
+    assert "header naming the columns, among them 'key'" in r.json["errors"][0]["message"]
+
+
+def test_json_is_detected_by_its_first_character() -> None:
+    assert imports.detect_format("[1, 2, 3]") == "jsonl"
+    assert imports.detect_format("  \n{}") == "jsonl"

@@ -100,6 +100,19 @@ def test_metrics_token(settings: Settings, embedder) -> None:
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
+def test_unknown_methods_share_one_metric_series(app) -> None:
+    client = app.test_client()
+    for method in ("QWERTYZ", "PROPFIND", "Get", "BREW"):
+        assert client.open("/api/v1/challenges", method=method).status_code in (400, 401, 405)
+    client.open("/healthz", method="DELETE")
+    text = client.get("/metrics").get_data(as_text=True)
+    for method in ("QWERTYZ", "PROPFIND", "Get", "BREW"):
+        assert f'method="{method}"' not in text
+    assert 'endpoint="unmatched",method="other"' in text or 'method="other"' in text
+    assert 'method="DELETE"' in text  # a standard method keeps its name
+    assert 'method="GET"' in text
+
+
 def test_request_id_is_echoed_and_logged_as_json(app) -> None:
     client = app.test_client()
     r = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
