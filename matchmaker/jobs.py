@@ -1,13 +1,13 @@
 """Background jobs: the job table, the queue and a registry of what each kind of job does.
 
-The platform knows no domain: a feature registers the handler of its job kind
-(:func:`register_handler`, in its ``init_app``), and :func:`run_job` dispatches through the
-registry. With ``MATCHMAKER_REDIS_URL`` set, jobs go to an RQ queue on Redis and ``matchmaker worker``
-processes run them; without it, a job runs in a thread of the submitting process (the embedded
-default). Either way a job's state and progress (done / total) are rows in the database, where
-the API, the pages and the CLI read them, and every job writes its results in one transaction:
-a worker killed mid-job leaves nothing half-written, and running the job again gives the same
-result. The RQ worker process lives in :mod:`matchmaker.worker`.
+The job runner knows no domain: a feature registers the handler of its kind of job
+(:func:`register_handler`, in its ``init_app``) and :func:`run_job` dispatches through the
+registry. With ``MATCHMAKER_REDIS_URL`` set, jobs go to an RQ queue on Redis and ``matchmaker
+worker`` processes (:mod:`matchmaker.worker`) run them; without it, a job runs in a thread of the
+submitting process (the embedded default). Either way a job's state and progress (done / total)
+are rows in the database, where the API, the pages and the CLI read them, and every job writes
+its results in one transaction: a worker killed mid-job leaves nothing half-written, and running
+the job again gives the same result.
 """
 
 from __future__ import annotations

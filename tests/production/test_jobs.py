@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from matchmaker import jobs
 from matchmaker.db import session_scope
@@ -13,12 +14,12 @@ from matchmaker.observability import readiness, register_check
 from tests.production.conftest import group_rows, jsonl
 
 
-def _job(app, kind: jobs.JobKind, params: dict[str, Any], payload: str | None = None) -> int:  # type: ignore[no-untyped-def]
+def _job(app: Flask, kind: jobs.JobKind, params: dict[str, Any], payload: str | None = None) -> int:
     with session_scope(app) as session:
         return jobs.create_job(session, kind, params, payload=payload).id
 
 
-def _row(app, job_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _row(app: Flask, job_id: int) -> dict[str, Any]:
     with app.extensions["matchmaker.sessionmaker"]() as session:
         return jobs.job_out(session.get(jobs.Job, job_id))
 
@@ -37,7 +38,7 @@ def test_a_job_kind_without_a_handler_fails_the_job_naming_its_kind(app, monkeyp
 def test_run_job_dispatches_to_the_handler_registered_for_the_kind(app, monkeypatch) -> None:
     seen: list[tuple[int, dict[str, Any], str | None]] = []
 
-    def handler(app_, work: jobs.JobWork, progress: jobs.Progress) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def handler(app_: Flask, work: jobs.JobWork, progress: jobs.Progress) -> dict[str, Any]:
         assert app_ is app
         progress(2, 2)
         seen.append((work.id, work.params, work.payload))
