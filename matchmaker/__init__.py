@@ -49,11 +49,15 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
     from matchmaker.api import auth, problems
 
     db.init_app(app)
-    from matchmaker import observability
+    from matchmaker import imports, jobs, observability
+    from matchmaker.matching import background as matching_background
     from matchmaker.matching import engine as matching_engine
 
     observability.init_app(app)
     matching_engine.init_app(app, embedder=embedder)
+    jobs.init_app(app)
+    imports.init_app(app)
+    matching_background.init_app(app)
     problems.init_app(app)
     auth.init_app(app)
 

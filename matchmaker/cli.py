@@ -279,13 +279,13 @@ def reembed_command(prune: bool, background: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run background jobs from Redis (MATCHMAKER_REDIS_URL) until stopped."""
-    from matchmaker import jobs
+    from matchmaker import worker
 
     app = _app()
     if not app.extensions["matchmaker.settings"].redis_url:
         click.echo("MATCHMAKER_REDIS_URL is not set: jobs run in the web process", err=True)
         sys.exit(2)
-    jobs.run_worker(app, burst=burst)
+    worker.run_worker(app, burst=burst)
 
 
 # --- learning from decisions (issue 7) ----------------------------------------------------------
@@ -557,7 +557,7 @@ def erase_organisation_command(organisation_id: int, yes: bool, keep_embeddings:
         + ", ".join(f"{n} {what}" for what, n in counts.items())
     )
     if not keep_embeddings:
-        from matchmaker import jobs
+        from matchmaker.matching.background import reembed
 
-        result = jobs.reembed(app, prune=True)
+        result = reembed(app, prune=True)
         click.echo(f"embeddings pruned: {result}")

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
-from matchmaker import languages
+from matchmaker import jobs, languages
 from matchmaker.challenges.models import Challenge
 from matchmaker.challenges.schemas import ChallengeIn
 from matchmaker.db import Base, created_at, intpk, session_scope
@@ -94,7 +94,7 @@ class ExternalKey(Base):
     created_at: Mapped[created_at]
 
 
-class ImportInvalid(ValueError):
+class ImportInvalid(jobs.JobRejected, ValueError):
     """The file has invalid rows; ``errors`` lists ``{"line", "field", "message"}``."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
@@ -104,6 +104,11 @@ class ImportInvalid(ValueError):
             f"{len(errors)} error(s); nothing was imported. First: line {first['line']}: "
             f"{first['field']}: {first['message']}"
         )
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """What a rejected import job records: every row's error."""
+        return {"errors": self.errors}
 
 
 @dataclass(frozen=True)
@@ -297,7 +302,7 @@ def parse(
 
 def profiles_of(kind: ImportKind, rows: Sequence[Row]) -> list[Profile]:
     """The rows as the ranker will see them once stored (the same passages, hence vectors)."""
-    from matchmaker.matching.engine import MATCHABLE_STATUSES
+    from matchmaker.matching.profiles import MATCHABLE_STATUSES
     from matchmaker.ranking.seed import challenge_profile, group_profile
 
     profiles: list[Profile] = []
@@ -601,4 +606,29 @@ def run_import(
     }
 
 
-__all__ = ["ExternalKey", "ImportInvalid", "ImportKind", "apply", "parse", "run_import"]
+def _import_job(app: Flask, work: jobs.JobWork, progress: jobs.Progress) -> dict[str, Any]:
+    return run_import(
+        app,
+        work.payload or "",
+        kind=work.params.get("kind"),
+        fmt=work.params.get("format"),
+        user_id=work.user_id,
+        job_id=work.id,
+        progress=progress,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Import jobs run :func:`run_import` on the job's file."""
+    jobs.register_handler(app, jobs.JobKind.IMPORT, _import_job)
+
+
+__all__ = [
+    "ExternalKey",
+    "ImportInvalid",
+    "ImportKind",
+    "apply",
+    "init_app",
+    "parse",
+    "run_import",
+]

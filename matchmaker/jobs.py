@@ -1,11 +1,13 @@
-"""Background jobs: bulk imports, re-embedding and portfolio matching runs.
+"""Background jobs: the job table, the queue and a registry of what each kind of job does.
 
-With ``MATCHMAKER_REDIS_URL`` set, jobs go to an RQ queue on Redis and ``matchmaker worker``
-processes run them; without it, a job runs in a thread of the submitting process (the embedded
-default). Either way a job's state and progress (done / total) are rows in the database, where
-the API, the pages and the CLI read them, and every job writes its results in one transaction:
-a worker killed mid-job leaves nothing half-written, and running the job again gives the same
-result.
+The job runner knows no domain: a feature registers the handler of its kind of job
+(:func:`register_handler`, in its ``init_app``) and :func:`run_job` dispatches through the
+registry. With ``MATCHMAKER_REDIS_URL`` set, jobs go to an RQ queue on Redis and ``matchmaker
+worker`` processes (:mod:`matchmaker.worker`) run them; without it, a job runs in a thread of the
+submitting process (the embedded default). Either way a job's state and progress (done / total)
+are rows in the database, where the API, the pages and the CLI read them, and every job writes
+its results in one transaction: a worker killed mid-job leaves nothing half-written, and running
+the job again gives the same result.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from matchmaker import observability
 from matchmaker.db import Base, created_at, intpk, session_scope, utcnow
 
 log = logging.getLogger("matchmaker.jobs")
@@ -124,49 +128,61 @@ def queue_depth(app: Flask) -> dict[str, int]:
     return {"queued": rows.get(JobStatus.QUEUED, 0), "started": rows.get(JobStatus.RUNNING, 0)}
 
 
-_worker_app: Flask | None = None
+# --- what each kind of job does -------------------------------------------------------------
 
 
-def worker_app() -> Flask:
-    """The app of this worker process (made once: the model then loads once per worker)."""
-    global _worker_app
-    if _worker_app is None:
-        from matchmaker import create_app
+@dataclass(frozen=True)
+class JobWork:
+    """What a handler gets to do its job: the job's id, kind, parameters, payload and author."""
 
-        _worker_app = create_app()
-    return _worker_app
-
-
-def set_worker_app(app: Flask) -> None:
-    """Use ``app`` for the jobs this process runs (``matchmaker worker``, tests)."""
-    global _worker_app
-    _worker_app = app
+    id: int
+    kind: JobKind
+    params: dict[str, Any]
+    payload: str | None
+    user_id: int | None
 
 
-def run_worker(app: Flask, *, burst: bool = False) -> None:
-    """Run jobs from the queue in this process until stopped (``burst``: until it is empty).
+#: ``handler(app, work, progress)`` does a job's work and returns its result.
+Handler = Callable[[Flask, JobWork, Progress], dict[str, Any]]
 
-    A non-forking worker: the model stays loaded between jobs, and no torch state crosses a
-    fork (see DESIGN.md, *Serving*).
+_EXTENSION = "matchmaker.job_handlers"
+#: Handlers for every app of the process (``register_handler(None, ...)``).
+_HANDLERS: dict[JobKind, Handler] = {}
+
+
+class JobRejected(Exception):
+    """The job's input is invalid: the job fails with :attr:`result` and a warning (no traceback).
+
+    Handlers raise a subclass (an import's per-row errors, say).
     """
-    from rq import SimpleWorker
 
-    set_worker_app(app)
-    worker = SimpleWorker([get_queue(app)], connection=redis_connection(app))
-    worker.work(burst=burst, logging_level=app.extensions["matchmaker.settings"].log_level)
-
-
-# Entry points RQ calls by name in the worker process.
+    @property
+    def result(self) -> dict[str, Any]:
+        return {}
 
 
-def rq_run_job(job_id: int) -> dict[str, Any]:
-    """Run job ``job_id`` in this worker."""
-    return run_job(worker_app(), job_id)
+class NoHandler(LookupError):
+    """No handler is registered for a job's kind (the feature's ``init_app`` did not run)."""
 
 
-def rq_run_matching(run_id: int) -> None:
-    """Execute matching run ``run_id`` in this worker."""
-    run_matching(worker_app(), run_id)
+def register_handler(app: Flask | None, kind: JobKind, fn: Handler) -> None:
+    """Make ``fn`` do the jobs of ``kind``: for ``app``, or for every app when ``app`` is None.
+
+    A feature calls this in its ``init_app``; a handler registered for the app wins over one for
+    every app.
+    """
+    if app is None:
+        _HANDLERS[kind] = fn
+    else:
+        app.extensions.setdefault(_EXTENSION, {})[kind] = fn
+
+
+def handler_for(app: Flask, kind: JobKind) -> Handler:
+    """The handler of ``kind`` for ``app``; :class:`NoHandler` if there is none."""
+    fn = app.extensions.get(_EXTENSION, {}).get(kind) or _HANDLERS.get(kind)
+    if fn is None:
+        raise NoHandler(f"no handler is registered for jobs of kind '{kind.value}'")
+    return fn
 
 
 # --- jobs ---------------------------------------------------------------------------------------
@@ -194,7 +210,7 @@ def submit(app: Flask, job_id: int, *, wait: bool = False) -> Any:
     q = get_queue(app)
     if q is not None:
         rq_job = q.enqueue_call(
-            "matchmaker.jobs.rq_run_job",
+            "matchmaker.worker.rq_run_job",
             args=(job_id,),
             timeout=app.extensions["matchmaker.settings"].job_timeout,
             result_ttl=24 * 3600,
@@ -287,13 +303,12 @@ class _Reporter:
 def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[str, Any]:
     """Run a job here: mark it running, do its work with progress, record the outcome.
 
-    The work writes its results in one transaction; if this process dies, nothing of them is
-    written and the job row shows it lost its worker (see :func:`job_out`).
+    The work is the handler registered for the job's kind (:func:`register_handler`); a kind
+    without one fails the job. The work writes its results in one transaction; if this process
+    dies, nothing of them is written and the job row shows it lost its worker (see
+    :func:`job_out`).
     """
-    from matchmaker import imports
-    from matchmaker.observability import job_id_var
-
-    token = job_id_var.set(str(job_id))
+    token = observability.job_id_var.set(str(job_id))
     try:
         with session_scope(app) as session:
             job = session.get(Job, job_id)
@@ -301,31 +316,20 @@ def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[s
                 raise ValueError(f"job {job_id} does not exist")
             job.status, job.error, job.done = JobStatus.RUNNING, "", 0
             job.started_at, job.heartbeat_at, job.finished_at = utcnow(), utcnow(), None
-            kind, params, payload, user_id = (
-                job.kind,
-                dict(job.params),
-                job.payload,
-                job.created_by_id,
+            work = JobWork(
+                id=job_id,
+                kind=job.kind,
+                params=dict(job.params),
+                payload=job.payload,
+                user_id=job.created_by_id,
             )
-        log.info("job %d (%s) started", job_id, kind.value)
+        log.info("job %d (%s) started", job_id, work.kind.value)
         try:
+            handler = handler_for(app, work.kind)
             with _Reporter(app, job_id, progress) as reporter:
-                if kind == JobKind.IMPORT:
-                    result = imports.run_import(
-                        app,
-                        payload or "",
-                        kind=params.get("kind"),
-                        fmt=params.get("format"),
-                        user_id=user_id,
-                        job_id=job_id,
-                        progress=reporter,
-                    )
-                elif kind == JobKind.REEMBED:
-                    result = reembed(app, progress=reporter, prune=bool(params.get("prune")))
-                else:  # pragma: no cover - the enum has no other members
-                    raise ValueError(f"unknown job kind {kind}")
-        except imports.ImportInvalid as exc:
-            _finish(app, job_id, JobStatus.FAILED, {"errors": exc.errors}, str(exc))
+                result = handler(app, work, reporter)
+        except JobRejected as exc:
+            _finish(app, job_id, JobStatus.FAILED, exc.result, str(exc))
             log.warning("job %d rejected: %s", job_id, exc)
             raise
         except Exception as exc:
@@ -336,7 +340,7 @@ def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[s
         log.info("job %d finished: %s", job_id, result)
         return result
     finally:
-        job_id_var.reset(token)
+        observability.job_id_var.reset(token)
 
 
 def _finish(app: Flask, job_id: int, status: JobStatus, result: dict[str, Any], error: str) -> None:
@@ -378,82 +382,29 @@ def job_out(job: Job) -> dict[str, Any]:
     }
 
 
-# --- re-embedding -------------------------------------------------------------------------------
+# --- operations ---------------------------------------------------------------------------------
 
 
-def reembed(app: Flask, *, progress: Progress | None = None, prune: bool = False) -> dict[str, Any]:
-    """Encode every passage of every group and open challenge the store lacks for the configured
-    model (after a model change), then bump the index version so that workers reload.
-
-    Vectors are a cache keyed by (model, text): a killed re-embedding keeps what it stored, and
-    running it again encodes only the rest. ``prune`` deletes vectors of other models.
-    """
-    from sqlalchemy import delete
-
-    from matchmaker.matching import index_state
-    from matchmaker.matching.engine import (
-        get_matcher,
-        load_challenge_profiles,
-        load_group_profiles,
-    )
-    from matchmaker.matching.models import PassageEmbedding
-
-    matcher = get_matcher(app)
-    with app.extensions["matchmaker.sessionmaker"]() as session:
-        profiles = [*load_group_profiles(session), *load_challenge_profiles(session)]
-    encoded = matcher.warm_store(profiles, progress, batch=256)
-    pruned = 0
-    with session_scope(app) as session:
-        if prune:
-            pruned = session.execute(
-                delete(PassageEmbedding).where(
-                    PassageEmbedding.model_id != matcher.embedder.model_id
-                )
-            ).rowcount  # type: ignore[attr-defined]
-        index_state.bump(session)
-    return {
-        "model_id": matcher.embedder.model_id,
-        "profiles": len(profiles),
-        "encoded": encoded,
-        "pruned": pruned,
-    }
+def _redis_check(app: Flask) -> tuple[bool, str]:
+    try:
+        redis_connection(app).ping()
+    except Exception as exc:
+        return False, f"unavailable: {type(exc).__name__}"
+    return True, "ok"
 
 
-# --- matching runs ------------------------------------------------------------------------------
+def _update_queue_depth(app: Flask) -> None:
+    try:
+        depth = queue_depth(app)
+    except Exception:  # the scrape still answers; the gauge keeps its last value
+        log.warning("could not read the job queue depth")
+        return
+    for state, n in depth.items():
+        observability.JOB_QUEUE_DEPTH.labels(state).set(n)
 
 
-def run_matching(app: Flask, run_id: int) -> None:
-    """Execute matching run ``run_id`` with ``app``'s database and matcher."""
-    from matchmaker.matching.engine import get_matcher
-    from matchmaker.matching.service import execute_run
-
-    execute_run(app.extensions["matchmaker.sessionmaker"], get_matcher(app), run_id)
-
-
-def submit_matching_run(app: Flask, run_id: int, *, wait: bool = False) -> Any:
-    """Start a matching run on RQ when configured, else in a thread (or right here when ``wait``).
-
-    The run's row carries its progress; it replaces its proposals in one transaction.
-    """
-    if wait:
-        run_matching(app, run_id)
-        return None
-    q = get_queue(app)
-    if q is not None:
-        return q.enqueue_call(
-            "matchmaker.jobs.rq_run_matching",
-            args=(run_id,),
-            timeout=app.extensions["matchmaker.settings"].job_timeout,
-            result_ttl=24 * 3600,
-            description=f"matching run {run_id}",
-        )
-
-    def target() -> None:
-        try:
-            run_matching(app, run_id)
-        except Exception:  # recorded on the run by execute_run
-            log.warning("matching run %d ended with an error", run_id)
-
-    thread = threading.Thread(target=target, name=f"matching-run-{run_id}", daemon=True)
-    thread.start()
-    return thread
+def init_app(app: Flask) -> None:
+    """``/readyz`` checks Redis when jobs run there; ``/metrics`` reads the queue depth."""
+    if app.extensions["matchmaker.settings"].redis_url:
+        observability.register_check(app, "redis", _redis_check)
+    observability.register_scrape(app, _update_queue_depth)

@@ -23,6 +23,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -150,41 +151,53 @@ def configure_logging(json_lines: bool, level: str = "INFO") -> None:
 
 # --- readiness ----------------------------------------------------------------------------------
 
+#: ``check(app) -> (ok, detail)``: one entry of ``/readyz``; ``detail`` is shown as it is.
+Check = Callable[[Flask], tuple[bool, Any]]
+Hook = Callable[[Flask], None]
 
-def readiness(app: Flask) -> tuple[bool, dict[str, Any]]:
-    """Whether this worker can serve, and each check's state."""
+_CHECKS = "matchmaker.readiness_checks"
+_NOT_READY = "matchmaker.readiness_not_ready"
+_SCRAPES = "matchmaker.metrics_scrapes"
+
+
+def register_check(app: Flask, name: str, fn: Check) -> None:
+    """Add the check ``name`` to ``/readyz`` (checks run and are listed in registration order;
+    the worker is ready when every one is ok)."""
+    app.extensions.setdefault(_CHECKS, {})[name] = fn
+
+
+def register_not_ready(app: Flask, fn: Hook) -> None:
+    """Call ``fn(app)`` when ``/readyz`` finds the database answering but the worker not ready
+    (the matcher starts loading its model and index then)."""
+    app.extensions.setdefault(_NOT_READY, []).append(fn)
+
+
+def register_scrape(app: Flask, fn: Hook) -> None:
+    """Call ``fn(app)`` before ``/metrics`` renders (to read gauges such as the queue depth)."""
+    app.extensions.setdefault(_SCRAPES, []).append(fn)
+
+
+def _database_check(app: Flask) -> tuple[bool, str]:
     from sqlalchemy import text
 
-    from matchmaker.matching.engine import get_matcher
-
-    checks: dict[str, Any] = {}
     try:
         with app.extensions["matchmaker.engine"].connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
     except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    matcher = get_matcher(app)
-    checks["model"] = "ok" if matcher.model_loaded else "loading"
-    index = matcher.describe()
-    checks["index"] = {**index, "state": "ok" if index["loaded"] else "loading"}
-    settings = app.extensions["matchmaker.settings"]
-    if settings.redis_url:
-        from matchmaker import jobs
+        return False, f"unavailable: {type(exc).__name__}"
+    return True, "ok"
 
-        try:
-            jobs.redis_connection(app).ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"unavailable: {type(exc).__name__}"
-    ready = (
-        checks["database"] == "ok"
-        and checks["model"] == "ok"
-        and index["loaded"]
-        and checks.get("redis", "ok") == "ok"
-    )
-    if checks["database"] == "ok" and not ready and not matcher.building:
-        matcher.warm_up()
+
+def readiness(app: Flask) -> tuple[bool, dict[str, Any]]:
+    """Whether this worker can serve, and each check's state."""
+    checks: dict[str, Any] = {}
+    ready = True
+    for name, check in app.extensions.get(_CHECKS, {}).items():
+        ok, checks[name] = check(app)
+        ready = ready and ok
+    if not ready and checks.get("database") == "ok":
+        for hook in app.extensions.get(_NOT_READY, []):
+            hook(app)
     return ready, checks
 
 
@@ -200,18 +213,6 @@ def metrics_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
         return registry
     return REGISTRY
-
-
-def _update_queue_depth(app: Flask) -> None:
-    from matchmaker import jobs
-
-    try:
-        depth = jobs.queue_depth(app)
-    except Exception:  # the scrape still answers; the gauge keeps its last value
-        logging.getLogger("matchmaker.jobs").warning("could not read the job queue depth")
-        return
-    for state, n in depth.items():
-        JOB_QUEUE_DEPTH.labels(state).set(n)
 
 
 #: Methods that keep their name in metrics; any other is counted as ``other``, so that a client
@@ -231,6 +232,7 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["matchmaker.settings"]
     if settings.log_json or not app.testing:
         configure_logging(settings.log_json, settings.log_level)
+    register_check(app, "database", _database_check)
 
     @app.before_request
     def _start() -> None:
@@ -290,7 +292,9 @@ def init_app(app: Flask) -> None:
             sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
             if not hmac.compare_digest(sent.encode(), token.encode()):
                 return Response("metrics need the bearer token\n", 401, mimetype="text/plain")
-        _update_queue_depth(current_app._get_current_object())  # type: ignore[attr-defined]
+        served = current_app._get_current_object()  # type: ignore[attr-defined]
+        for scrape in served.extensions.get(_SCRAPES, []):
+            scrape(served)
         return Response(generate_latest(metrics_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -303,4 +307,7 @@ __all__ = [
     "configure_logging",
     "init_app",
     "readiness",
+    "register_check",
+    "register_not_ready",
+    "register_scrape",
 ]

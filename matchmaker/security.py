@@ -6,7 +6,6 @@ and idempotent retries of POST requests (``Idempotency-Key``).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import logging
@@ -31,27 +30,16 @@ log = logging.getLogger("matchmaker.security")
 
 # --- headers and cookies ---------------------------------------------------------------------
 
-#: Pages load scripts, styles and images from this site only; no inline script ever runs, and no
-#: other site may frame a page (clickjacking).
+#: Pages load scripts, styles and images from this site only; no inline script or style ever
+#: runs, and no other site may frame a page (clickjacking).
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 #: JSON is data, never a document: nothing may load from it and nothing may frame it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def _inline_style_hashes() -> list[str]:
-    """CSP hashes of the inline ``<style>`` blocks of the API docs page (its only inline CSS)."""
-    from matchmaker.api import docs
-
-    out = []
-    for block in re.findall(r"<style>(.*?)</style>", docs._PAGE, flags=re.S):
-        digest = base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode()
-        out.append(f"'sha256-{digest}'")
-    return out
 
 
 def _security_headers(settings: Settings, page_csp: str) -> Callable[[Response], Response]:
@@ -589,7 +577,6 @@ def init_app(app: Flask) -> None:
     settings: Settings = app.extensions["matchmaker.settings"]
     _trust_proxies(app, settings)
     _cookie_config(app, settings)
-    styles = "".join(" " + h for h in _inline_style_hashes())
-    app.after_request(_security_headers(settings, PAGE_CSP.format(styles=styles)))
+    app.after_request(_security_headers(settings, PAGE_CSP))
     init_limiter(app, settings)
     _database_errors(app)

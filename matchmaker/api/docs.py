@@ -13,11 +13,7 @@ bp = Blueprint("api_docs", __name__)
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Matchmaker API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
-code,pre{background:#f3f4f6;padding:.1rem .3rem;border-radius:3px}pre{padding:.6rem;overflow:auto}
-.op{border:1px solid #d0d7de;border-radius:6px;margin:.6rem 0;padding:.5rem .8rem}
-.m{display:inline-block;min-width:4.5rem;font-weight:700}.get{color:#0969da}.post{color:#1a7f37}
-.patch,.put{color:#9a6700}.delete{color:#cf222e}small{color:#57606a}</style></head><body>
+<link rel="stylesheet" href="{{ url_for('static', filename='api-docs.css') }}"></head><body>
 <h1>Matchmaker API <small>v{{ doc.info.version }}</small></h1>
 <p>{{ doc.info.description }} Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).</p>
 <p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>; create a token with

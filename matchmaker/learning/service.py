@@ -302,7 +302,7 @@ def decision_features(decision: Decision, proposal: Proposal) -> dict[str, float
     stored with its proposal."""
     stored = dict((proposal.evidence or {}).get("features") or {})
     if not all(name in stored for name in learn.PAIR_FEATURES):
-        from matchmaker.matching.engine import challenge_as_profile, group_as_profile
+        from matchmaker.matching.profiles import challenge_as_profile, group_as_profile
 
         stored.update(
             learn.pair_features(

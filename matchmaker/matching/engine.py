@@ -22,101 +22,27 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from matchmaker import observability
-from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.config import Settings
-from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching import index_state
-from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
+from matchmaker.matching.models import ProposalStatus
+from matchmaker.matching.profiles import (
+    MATCHABLE_STATUSES,
+    load_challenge_profiles,
+    load_group_profiles,
+)
 from matchmaker.matching.store import SqlVectorStore
 from matchmaker.ranking.dictionary import Dictionary, open_dictionary
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.language import LanguageCentring
 from matchmaker.ranking.passages import profile_passages, profile_text, split_sentences
 from matchmaker.ranking.scoring import CandidateIndex
-from matchmaker.ranking.seed import challenge_profile, group_profile
 from matchmaker.ranking.types import Passage, Profile
 
 log = logging.getLogger("matchmaker.matching")
-
-#: Challenges research groups can be matched to.
-MATCHABLE_STATUSES = (ChallengeStatus.OPEN, ChallengeStatus.MATCHED)
-
-
-def challenge_as_profile(challenge: Challenge) -> Profile:
-    """A challenge as the ranker sees it: public title and summary only, never confidential text."""
-    return challenge_profile(
-        {
-            "key": str(challenge.id),
-            "title": challenge.title,
-            "summary": challenge.summary,
-            "fields": list(challenge.fields),
-            "trl_now": challenge.trl_now,
-            "trl_target": challenge.trl_target,
-            "language": challenge.language,
-        }
-    )
-
-
-def group_as_profile(group: ResearchGroup, active: int = 0) -> Profile:
-    """A group as the ranker sees it; ``capacity`` is what remains after active collaborations."""
-    return group_profile(
-        {
-            "key": str(group.id),
-            "name": group.name,
-            "capabilities": group.capabilities,
-            "methods": group.methods,
-            "keywords": list(group.keywords),
-            "fields": list(group.fields),
-            "trl_min": group.trl_min,
-            "trl_max": group.trl_max,
-            "capacity": max(0, group.capacity - active),
-            "institution": str(group.institution_id),
-            "language": group.language,
-            "publications": [
-                {
-                    "title": p.title,
-                    "abstract": p.abstract,
-                    "doi": f"publication:{p.id}",
-                    "language": p.language,
-                }
-                for p in group.publications
-            ],
-        }
-    )
-
-
-def active_collaborations(session: Session) -> dict[int, int]:
-    """Per group, how many proposals are introduced, in talks or collaborating."""
-    rows = session.execute(
-        select(Proposal.group_id, func.count())
-        .where(Proposal.status.in_(list(INTRODUCED_STATUSES)))
-        .group_by(Proposal.group_id)
-    )
-    return {gid: n for gid, n in rows}
-
-
-def load_group_profiles(session: Session) -> list[Profile]:
-    active = active_collaborations(session)
-    groups = session.scalars(
-        select(ResearchGroup)
-        .options(selectinload(ResearchGroup.publications))
-        .where(ResearchGroup.archived_at.is_(None))
-        .order_by(ResearchGroup.id)
-    )
-    return [group_as_profile(g, active.get(g.id, 0)) for g in groups]
-
-
-def load_challenge_profiles(session: Session) -> list[Profile]:
-    challenges = session.scalars(
-        select(Challenge)
-        .where(Challenge.archived_at.is_(None), Challenge.status.in_(MATCHABLE_STATUSES))
-        .order_by(Challenge.id)
-    )
-    return [challenge_as_profile(c) for c in challenges]
 
 
 @dataclass
@@ -621,7 +547,27 @@ def init_app(app: Flask, embedder: Embedder | None = None) -> None:
     def _index_unchanged(session: Session) -> None:
         session.info.pop(index_state.BUMPED, None)
 
+    observability.register_check(app, "model", _model_check)
+    observability.register_check(app, "index", _index_check)
+    observability.register_not_ready(app, _warm_up_unless_building)
     if settings.warm_up:
+        matcher.warm_up()
+
+
+def _model_check(app: Flask) -> tuple[bool, str]:
+    loaded = get_matcher(app).model_loaded
+    return loaded, "ok" if loaded else "loading"
+
+
+def _index_check(app: Flask) -> tuple[bool, dict[str, Any]]:
+    index = get_matcher(app).describe()
+    return bool(index["loaded"]), {**index, "state": "ok" if index["loaded"] else "loading"}
+
+
+def _warm_up_unless_building(app: Flask) -> None:
+    """A worker that is not ready starts loading (``/readyz`` polls it while it loads)."""
+    matcher = get_matcher(app)
+    if not matcher.building:
         matcher.warm_up()
 
 

@@ -24,15 +24,17 @@ from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import utcnow
 from matchmaker.groups.models import ResearchGroup
+from matchmaker.jobs import Heartbeat, heartbeat_lost
 from matchmaker.learning import service as learning
-from matchmaker.matching.engine import (
+from matchmaker.matching.engine import Matcher
+from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
+from matchmaker.matching.profiles import (
     MATCHABLE_STATUSES,
-    Matcher,
     challenge_as_profile,
     group_as_profile,
     load_challenge_profiles,
+    load_group_profiles,
 )
-from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
 from matchmaker.ranking import learn
 from matchmaker.ranking.assign import assign_portfolio, top_k_unconstrained
 from matchmaker.ranking.explain import closest_sentences
@@ -489,8 +491,6 @@ def create_run(
 
 def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
     """A running run whose worker stopped sending heartbeats (it died mid-run)."""
-    from matchmaker.jobs import heartbeat_lost
-
     return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now)
 
 
@@ -546,13 +546,9 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
     def progress(done: int, total: int) -> None:
         write(done=done, total=total)
 
-    from matchmaker.jobs import Heartbeat
-
     with Heartbeat(write, name=f"matching-run-{run_id}-heartbeat"):
         try:
             with session_factory() as session:
-                from matchmaker.matching.engine import load_group_profiles
-
                 matcher.warm_store(
                     [*load_group_profiles(session), *load_challenge_profiles(session)], progress
                 )

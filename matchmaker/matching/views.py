@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from matchmaker import jobs, security
+from matchmaker import security
 from matchmaker.accounts.models import Role
 from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
-from matchmaker.matching import service
+from matchmaker.matching import background, service
 from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import MatchingRun
 from matchmaker.matching.schemas import (
@@ -119,7 +119,7 @@ def start_run(body: RunIn) -> dict[str, Any]:
     security.link_claim(session, run_id=run.id)
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    jobs.submit_matching_run(app, run.id, wait=body.wait)
+    background.submit_matching_run(app, run.id, wait=body.wait)
     session.refresh(run)
     return service.run_out(run)
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from matchmaker.ranking.files import exclusive_lock, sha256_file
+
 log = logging.getLogger("matchmaker.encoders")
 
 #: The name that selects this model in ``MATCHMAKER_EMBEDDING_MODEL`` and in model ids.
@@ -64,9 +66,7 @@ def weights_path() -> Path:
 
 def check_weights(path: Path) -> None:
     """Raise :class:`WeightsMismatch` unless ``path`` is the pinned release's weights file."""
-    from matchmaker.ranking.encoders import _sha256
-
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != WEIGHTS_SHA256:
         raise WeightsMismatch(
             f"{path}: SHA-256 {digest} is not that of {PACKAGE} {PACKAGE_VERSION}'s "
@@ -416,8 +416,6 @@ def convert(dst: Path, source: Path | None = None) -> Path:
 def ensure_converted(cache_dir: Path) -> Path:
     """The converted model directory under ``cache_dir``, converting it first when missing or
     made by another conversion version (under a lock, so concurrent workers convert once)."""
-    from matchmaker.ranking.encoders import _lock
-
     # The directory's name is the model's name in model ids (``encoders.model_name``).
     target = Path(cache_dir) / "models" / NAME
     marker = target / "conversion.json"
@@ -434,7 +432,7 @@ def ensure_converted(cache_dir: Path) -> Path:
 
     if valid():
         return target
-    with _lock(target.parent / f".{NAME}.lock"):
+    with exclusive_lock(target.parent / f".{NAME}.lock"):
         if valid():
             return target
         log.info("converting %s from %s %s (once)", NAME, PACKAGE, PACKAGE_VERSION)

@@ -57,6 +57,8 @@ import numpy as np
 
 from matchmaker.ranking import e5
 from matchmaker.ranking.embed import Embedder, SentenceTransformerEmbedder, bundled_model_path
+from matchmaker.ranking.files import exclusive_lock as _lock
+from matchmaker.ranking.files import sha256_file as _sha256
 
 log = logging.getLogger("matchmaker.encoders")
 
@@ -226,14 +228,6 @@ def _source_files(src: Path) -> list[Path]:
     return sorted(files)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _source_hash(src: Path, known: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """Hash of the model's defining files; ``known`` (a previous stat record) skips re-hashing
     files whose size and mtime are unchanged."""
@@ -355,23 +349,6 @@ def _record_stats(
         log.debug("could not record artefact stats in %s: %s", manifest_path, exc)
     else:
         log.info("encoder cache %s: %s re-verified", manifest_path.parent, ", ".join(verified))
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock so that concurrent workers build a model once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as f:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:

@@ -45,9 +45,9 @@ def preview_strategy(
 
 def start_run(session: Session, user: User, *, k: int, max_per_institution: int) -> MatchingRun:
     """Record a run, commit it, and hand it to a background job; the page then polls its progress."""
-    from matchmaker import jobs
+    from matchmaker.matching import background
 
     run = service.create_run(session, user, k=k, max_per_institution=max_per_institution)
     session.commit()
-    jobs.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
+    background.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
     return run

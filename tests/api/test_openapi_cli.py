@@ -50,6 +50,20 @@ def test_docs_page(app) -> None:
     assert "cdn" not in page.get_data(as_text=True).lower()
 
 
+def test_docs_page_links_its_stylesheet_and_has_no_inline_style(app) -> None:
+    client = app.test_client()
+    page = client.get("/api/docs")
+    html = page.get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/static/api-docs.css">' in html
+    assert "<style" not in html and " style=" not in html
+    policy = page.headers["Content-Security-Policy"]
+    styles = next(d.strip() for d in policy.split(";") if d.strip().startswith("style-src"))
+    assert styles == "style-src 'self'"
+    css = client.get("/static/api-docs.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert ".op{" in css.get_data(as_text=True)
+
+
 def test_unknown_route_and_method_are_problems(app) -> None:
     client = app.test_client()
     r = client.get("/api/v1/nothing-here")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from matchmaker import create_app, jobs
+from matchmaker import create_app, jobs, worker
 from matchmaker.config import Settings
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.imports import ExternalKey
@@ -63,7 +63,7 @@ def test_a_queued_import_runs_on_a_worker(rq_app) -> None:
     assert r.status_code == 202 and r.json["status"] == "queued"
     metrics = office.get("/metrics").get_data(as_text=True)
     assert 'matchmaker_job_queue_depth{state="queued"} 1.0' in metrics
-    jobs.run_worker(rq_app, burst=True)
+    worker.run_worker(rq_app, burst=True)
     job = office.get(f"/api/v1/jobs/{r.json['id']}").json
     assert job["status"] == "finished", job
     assert job["result"]["created"] == 3 and job["done"] == job["total"] > 0
@@ -123,7 +123,7 @@ def test_a_matching_run_goes_through_the_queue(rq_app) -> None:
     run_import(rq_app, jsonl(group_rows(3)))
     r = office.post("/api/v1/matching/runs", {"k": 1})
     assert r.status_code == 202 and r.json["status"] == "queued"
-    jobs.run_worker(rq_app, burst=True)
+    worker.run_worker(rq_app, burst=True)
     run = office.get(f"/api/v1/matching/runs/{r.json['id']}").json
     assert run["status"] == "finished", run
 
