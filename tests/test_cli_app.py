@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from matchmaker import cli
+from matchmaker.cli.common import command_app
 from matchmaker.config import Settings
 
 
@@ -20,7 +20,7 @@ def test_a_command_never_warms_up_even_when_the_environment_says_so(
     monkeypatch.setenv("MATCHMAKER_WARM_UP", "1")
     monkeypatch.setenv("MATCHMAKER_DATABASE_URL", f"sqlite:///{tmp_path / 'm.sqlite3'}")
     monkeypatch.setenv("MATCHMAKER_SECRET_KEY", "test")
-    app = cli._app()
+    app = command_app()
     matcher = app.extensions["matchmaker.matcher"]
     assert app.extensions["matchmaker.settings"].warm_up is False
     assert not matcher.model_loaded and not matcher.building
