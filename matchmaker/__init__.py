@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, embedder: Any = None, **conf
     from matchmaker.api.docs import bp as docs_bp
 
     app.register_blueprint(docs_bp)
-    from matchmaker.jobs_views import bp as jobs_bp
+    from matchmaker.imports.views import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)
 

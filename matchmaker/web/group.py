@@ -17,10 +17,11 @@ from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn, PublicationPatch
+from matchmaker.imports import bibtex
 from matchmaker.matching.models import Proposal
 from matchmaker.review import mails
 from matchmaker.review import service as review
-from matchmaker.web import bibimport, matching
+from matchmaker.web import matching
 from matchmaker.web.helpers import (
     blank_to_none,
     language_form_value,
@@ -235,7 +236,7 @@ def import_publications() -> Any:
         return _publications_page(
             group, bib_error=gettext("Paste the contents of a BibTeX or RIS file."), status=422
         )
-    kind, entries = bibimport.parse(text)
+    kind, entries = bibtex.parse(text)
     if not kind:
         return _publications_page(
             group,

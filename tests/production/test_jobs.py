@@ -10,6 +10,7 @@ from flask import Flask
 from matchmaker import jobs
 from matchmaker.db import session_scope
 from matchmaker.imports import ImportInvalid
+from matchmaker.jobs import runner as job_runner
 from matchmaker.observability import readiness, register_check
 from tests.production.conftest import group_rows, jsonl
 
@@ -54,7 +55,7 @@ def test_run_job_dispatches_to_the_handler_registered_for_the_kind(app, monkeypa
 
 
 def test_a_handler_for_the_app_wins_over_one_for_every_app(app, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "_HANDLERS", {})
+    monkeypatch.setattr(job_runner, "_HANDLERS", {})
     monkeypatch.delitem(app.extensions["matchmaker.job_handlers"], jobs.JobKind.REEMBED)
     jobs.register_handler(None, jobs.JobKind.REEMBED, lambda *_: {"by": "process"})
     assert jobs.run_job(app, _job(app, jobs.JobKind.REEMBED, {})) == {"by": "process"}

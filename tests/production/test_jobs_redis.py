@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from matchmaker import create_app, jobs, worker
+from matchmaker import create_app, worker
 from matchmaker.config import Settings
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.imports import ExternalKey
+from matchmaker.jobs import tracking as job_tracking
 from tests import factories
 from tests.conftest import Api
 from tests.production.conftest import group_rows, jsonl
@@ -93,7 +94,7 @@ def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
     job = office.get(f"/api/v1/jobs/{job_id}").json
     assert job["status"] == "running" and job["done"] < job["total"], job
     assert _counts(rq_app) == (0, 0, 0)  # nothing half-written
-    monkeypatch.setattr(jobs, "STALE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(job_tracking, "STALE_AFTER_SECONDS", 0.0)
     lost = office.get(f"/api/v1/jobs/{job_id}").json
     assert lost["status"] == "failed" and "worker stopped" in lost["error"]
 
@@ -177,7 +178,7 @@ def test_a_matching_run_whose_worker_is_killed_shows_failed_and_a_new_run_comple
         assert s.scalar(select(func.count()).select_from(Proposal)) == 0  # nothing half-written
         assert s.get(MatchingRun, run_id).heartbeat_at is not None  # type: ignore[union-attr]
     assert office.get(f"/api/v1/matching/runs/{run_id}").json["status"] == "running"
-    monkeypatch.setattr(jobs, "STALE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(job_tracking, "STALE_AFTER_SECONDS", 0.0)
     lost = office.get(f"/api/v1/matching/runs/{run_id}").json
     assert lost["status"] == "failed" and "worker stopped" in lost["error"]
     browser = Browser(rq_app.test_client())

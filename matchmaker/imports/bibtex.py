@@ -1,4 +1,4 @@
-"""Reading publications from a pasted BibTeX or RIS file, for preview and import."""
+"""Reading publications from a pasted BibTeX or RIS file, for preview and import on the pages."""
 
 from __future__ import annotations
 

@@ -1,60 +1,21 @@
-"""JSON API of background jobs: start a bulk import, follow any job's progress."""
+"""JSON API of imports and background jobs: start a bulk import, follow any job's progress."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, current_app, g
-from pydantic import BaseModel, Field
 
-from matchmaker import imports, jobs, security
+from matchmaker import jobs, security
 from matchmaker.api.problems import Problem, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
+from matchmaker.imports.parsing import detect_format, parse
+from matchmaker.imports.schemas import ImportIn, ImportInvalid, JobOut
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
 OFFICE = ("office", "admin")
-
-
-class ImportIn(BaseModel):
-    """A file to import, sent as text inside JSON (large files: ``matchmaker import FILE``)."""
-
-    model_config = {"extra": "forbid"}
-
-    data: str = Field(min_length=1, description="The file's text: JSON Lines or CSV")
-    kind: imports.ImportKind | None = Field(
-        None, description="groups, challenges or publications; detected from the rows if absent"
-    )
-    format: Literal["jsonl", "csv"] | None = Field(
-        None, description="Detected from the file name or the first character if absent"
-    )
-    filename: str | None = Field(None, max_length=200)
-    wait: bool = Field(False, description="Run it before answering (small files)")
-
-
-class ImportError_(BaseModel):
-    line: int
-    field: str
-    message: str
-
-
-class JobOut(BaseModel):
-    id: int
-    kind: Literal["import", "reembed"]
-    status: Literal["queued", "running", "finished", "failed"]
-    done: int = Field(description="Passages encoded so far")
-    total: int = Field(description="Passages to encode")
-    params: dict[str, Any]
-    result: dict[str, Any] = Field(
-        description="Counts when finished (created, updated, unchanged, ...); "
-        "``errors`` per row when the file was rejected"
-    )
-    error: str
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
 
 
 @endpoint(
@@ -70,8 +31,8 @@ class JobOut(BaseModel):
 def start_import(body: ImportIn) -> dict[str, Any]:
     # Validate now so that a bad file is a 422 naming every bad row, and nothing is queued.
     try:
-        kind, rows = imports.parse(body.data, body.kind, body.format, body.filename or "")
-    except imports.ImportInvalid as exc:
+        kind, rows = parse(body.data, body.kind, body.format, body.filename or "")
+    except ImportInvalid as exc:
         raise Problem(
             422,
             "Invalid request",
@@ -91,7 +52,7 @@ def start_import(body: ImportIn) -> dict[str, Any]:
             code="validation",
         ) from None
     session = get_session()
-    fmt = body.format or imports.detect_format(body.data, body.filename or "")
+    fmt = body.format or detect_format(body.data, body.filename or "")
     job = jobs.create_job(
         session,
         jobs.JobKind.IMPORT,
@@ -102,7 +63,7 @@ def start_import(body: ImportIn) -> dict[str, Any]:
     security.link_claim(session, job_id=job.id)
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with contextlib.suppress(imports.ImportInvalid):  # recorded on the job's row
+    with contextlib.suppress(ImportInvalid):  # recorded on the job's row
         jobs.submit(app, job.id, wait=body.wait)
     session.refresh(job)
     return jobs.job_out(job)

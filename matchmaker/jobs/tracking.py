@@ -1,0 +1,124 @@
+"""A tracked run: heartbeat, staleness and throttled progress, for jobs and matching runs alike.
+
+A running job (or matching run) writes a heartbeat every :data:`HEARTBEAT_SECONDS`; one whose
+heartbeat is older than :data:`STALE_AFTER_SECONDS` has lost its worker and shows as failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+from matchmaker.db import session_scope, utcnow
+from matchmaker.jobs.models import Job, JobStatus
+
+log = logging.getLogger("matchmaker.jobs")
+
+#: A running job whose heartbeat is older than this has lost its worker.
+STALE_AFTER_SECONDS = 60.0
+HEARTBEAT_SECONDS = 10.0
+#: Progress is written at most this often (and always at the end).
+PROGRESS_SECONDS = 0.5
+
+Progress = Callable[[int, int], None]
+
+
+class Heartbeat:
+    """Calls ``beat()`` every :data:`HEARTBEAT_SECONDS` in a daemon thread while open: the sign
+    of life that tells a running job or matching run from one whose worker died."""
+
+    def __init__(self, beat: Callable[[], None], name: str) -> None:
+        self.beat = beat
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            self.beat()
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def heartbeat_lost(
+    running: bool, heartbeat_at: dt.datetime | None, now: dt.datetime | None = None
+) -> bool:
+    """Whether something running stopped sending heartbeats (its worker died)."""
+    if not running or heartbeat_at is None:
+        return False
+    return ((now or utcnow()) - heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
+
+
+class Reporter:
+    """Writes a job's progress (throttled) and a heartbeat, each in its own short transaction."""
+
+    def __init__(self, app: Flask, job_id: int, echo: Progress | None) -> None:
+        self.app, self.job_id, self.echo = app, job_id, echo
+        self.last = 0.0
+        self.heartbeat = Heartbeat(self._write, name=f"job-{job_id}-heartbeat")
+
+    def _write(self, **values: Any) -> None:
+        try:
+            with session_scope(self.app) as session:
+                job = session.get(Job, self.job_id)
+                if job is not None:
+                    for key, value in values.items():
+                        setattr(job, key, value)
+                    job.heartbeat_at = utcnow()
+        except Exception:  # progress is advisory; the job itself goes on
+            log.warning("could not record progress of job %d", self.job_id)
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.echo is not None:
+            self.echo(done, total)
+        if done >= total or now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            self._write(done=done, total=total)
+
+    def __enter__(self) -> Reporter:
+        self.heartbeat.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.heartbeat.__exit__(*exc)
+
+
+def is_stale(job: Job, now: dt.datetime | None = None) -> bool:
+    """A running job whose worker stopped sending heartbeats (it died mid-job)."""
+    return heartbeat_lost(job.status == JobStatus.RUNNING, job.heartbeat_at, now)
+
+
+def job_out(job: Job) -> dict[str, Any]:
+    """A job as the API shows it; a job that lost its worker shows as failed."""
+    status, error = job.status.value, job.error
+    if is_stale(job):
+        status = JobStatus.FAILED.value
+        error = (
+            "The worker stopped before the job finished; nothing of it was written. "
+            "Submit it again."
+        )
+    return {
+        "id": job.id,
+        "kind": job.kind.value,
+        "status": status,
+        "done": job.done,
+        "total": job.total,
+        "params": job.params,
+        "result": job.result,
+        "error": error,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
