@@ -1,4 +1,5 @@
-"""``make_embedder``: the :class:`~matchmaker.ranking.embed.Embedder` of a model run by a backend."""
+"""``make_embedder``: the :class:`~matchmaker.ranking.embed.Embedder` of a model run by a
+backend (exported backends built and cached on first use)."""
 
 from __future__ import annotations
 
