@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from matchmaker.ranking import encoders
+from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.encoders import cache as encoder_cache
 from matchmaker.ranking.encoders import runtime as encoder_runtime
-from matchmaker.ranking.embed import Embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
