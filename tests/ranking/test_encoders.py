@@ -19,6 +19,8 @@ import pytest
 
 from matchmaker.ranking import encoders
 from matchmaker.ranking.embed import Embedder
+from matchmaker.ranking.encoders import cache as encoder_cache
+from matchmaker.ranking.encoders import runtime as encoder_runtime
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -165,7 +167,7 @@ def test_a_batch_of_long_passages_runs_in_slices_of_bounded_size(
         return run(ids, mask)
 
     monkeypatch.setattr(emb, "_run", recording)
-    monkeypatch.setattr(encoders, "MAX_BATCH_TOKENS", 1024)
+    monkeypatch.setattr(encoder_runtime, "MAX_BATCH_TOKENS", 1024)
     sliced = emb.encode(texts, batch_size=32)
     # 30 texts in one batch of 32, but no run over 1,024 padded word pieces.
     assert len(runs) > 1
@@ -360,7 +362,7 @@ def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
         hashed.append(path.name)
         return real_sha256(path)
 
-    monkeypatch.setattr(encoders, "_sha256", counting_sha256)
+    monkeypatch.setattr(encoder_cache, "_sha256", counting_sha256)
     cache = tmp_path / "cache"
     target, _ = encoders.ensure_built(str(src), "openvino", cache)
     # File times are as coarse as the kernel's clock tick: a change within the same tick as the
@@ -484,7 +486,7 @@ def test_the_tokenizer_loads_beside_the_runtime_and_its_errors_surface(
         threads.append(threading.current_thread().name)
         return real(directory, max_seq_length)
 
-    monkeypatch.setattr(encoders, "_runtime_tokenizer", recording)
+    monkeypatch.setattr(encoder_runtime, "_runtime_tokenizer", recording)
     emb = encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)
     assert threads == ["encoder-load"]
     assert emb.count_tokens("Abwärme aus dem Ofen") > 0
@@ -493,6 +495,6 @@ def test_the_tokenizer_loads_beside_the_runtime_and_its_errors_surface(
     def broken(directory: Path, max_seq_length: int) -> Any:
         raise OSError("tokenizer unreadable")
 
-    monkeypatch.setattr(encoders, "_runtime_tokenizer", broken)
+    monkeypatch.setattr(encoder_runtime, "_runtime_tokenizer", broken)
     with pytest.raises(OSError, match="tokenizer unreadable"):
         encoders.make_embedder(backend="openvino-bf16", cache_dir=cache_dir, threads=1)

@@ -1,0 +1,61 @@
+"""The scoring formula and the in-memory candidate index that ranks queries against candidates.
+
+``score = sum(w[c] * component[c]) / sum(w)`` over the components ``semantic``, ``lexical``,
+``fields``, ``strategy``, ``trl`` and ``capacity``, each in [0, 1]; see ``docs/ranking.md``.
+
+Modules: :mod:`.config` (weights and choices), :mod:`.components` (fields, strategy, TRL,
+capacity), :mod:`.hubness`, and the index in layers: :mod:`.passage_index` (passage matrix,
+queries, semantic similarity), :mod:`.translation` (German–English lexical overlap),
+:mod:`.calibration` (language pairs on one scale, hubness fitted) and :mod:`.index`
+(:class:`CandidateIndex`: components combined, ranking, evidence).
+"""
+
+from __future__ import annotations
+
+from matchmaker.ranking.scoring.calibration import CALIBRATION_SAMPLE
+from matchmaker.ranking.scoring.components import (
+    NEUTRAL,
+    capacity_score,
+    field_matrix,
+    fields_component,
+    strategy_component,
+    strategy_vector,
+    trl_component,
+    trl_intervals,
+)
+from matchmaker.ranking.scoring.config import (
+    AGGREGATIONS,
+    COMPONENTS,
+    DEFAULT_CONFIG,
+    ScoringConfig,
+)
+from matchmaker.ranking.scoring.hubness import _CHUNK as _CHUNK
+from matchmaker.ranking.scoring.hubness import (
+    HUBNESS_MIN_TEXTS,
+    HUBNESS_NEIGHBOURS,
+)
+from matchmaker.ranking.scoring.hubness import _even_sample as _even_sample
+from matchmaker.ranking.scoring.hubness import _Nearest as _Nearest
+from matchmaker.ranking.scoring.hubness import _penalty as _penalty
+from matchmaker.ranking.scoring.hubness import _top_mean as _top_mean
+from matchmaker.ranking.scoring.index import CandidateIndex
+from matchmaker.ranking.scoring.passage_index import _Queries as _Queries
+
+__all__ = [
+    "AGGREGATIONS",
+    "CALIBRATION_SAMPLE",
+    "COMPONENTS",
+    "DEFAULT_CONFIG",
+    "HUBNESS_MIN_TEXTS",
+    "HUBNESS_NEIGHBOURS",
+    "NEUTRAL",
+    "CandidateIndex",
+    "ScoringConfig",
+    "capacity_score",
+    "field_matrix",
+    "fields_component",
+    "strategy_component",
+    "strategy_vector",
+    "trl_component",
+    "trl_intervals",
+]
