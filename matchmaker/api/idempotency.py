@@ -24,6 +24,7 @@ from matchmaker.api.problems import Problem
 from matchmaker.config import Settings
 from matchmaker.db import get_session, session_scope, utcnow
 
+#: The logger the idempotency messages always had (operators filter on it).
 log = logging.getLogger("matchmaker.security")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
