@@ -230,6 +230,7 @@ def erase_organisation(
     """
     from matchmaker.accounts.models import ApiToken, User
     from matchmaker.accounts.service import forget_sign_in_failures
+    from matchmaker.api.models import IdempotencyKey
     from matchmaker.audit.models import AuditEvent
     from matchmaker.audit.service import record
     from matchmaker.challenges.models import Challenge
@@ -239,7 +240,6 @@ def erase_organisation(
     from matchmaker.matching.models import Exclusion, Proposal
     from matchmaker.organisations.models import Organisation
     from matchmaker.review.models import Decision
-    from matchmaker.security import IdempotencyKey
 
     org = session.get(Organisation, organisation_id)
     if org is None:

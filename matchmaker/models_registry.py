@@ -1,7 +1,7 @@
 """Imports every ORM module so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
-from matchmaker import security  # noqa: F401  (idempotency keys)
 from matchmaker.accounts import models as accounts  # noqa: F401
+from matchmaker.api import models as api  # noqa: F401  (idempotency keys)
 from matchmaker.audit import models as audit  # noqa: F401
 from matchmaker.challenges import models as challenges  # noqa: F401
 from matchmaker.groups import models as groups  # noqa: F401

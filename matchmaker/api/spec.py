@@ -194,7 +194,7 @@ def endpoint(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON API view on ``bp`` and document it; see the module docstring.
 
-    A POST honours an ``Idempotency-Key`` header (see :func:`matchmaker.security.idempotent`):
+    A POST honours an ``Idempotency-Key`` header (see :func:`matchmaker.api.idempotency.idempotent`):
     ``idempotency="atomic"`` (the default for POST) stores the response in the change's own
     transaction; ``"record"`` is for views that hand work to a job and need a real commit;
     ``"off"`` ignores the header.
@@ -239,7 +239,7 @@ def endpoint(
                     404, "Not found", f"No such id: ids are at most {MAX_INT}.", code="not-found"
                 )
             if idempotency != "off" and not public and IDEMPOTENCY_HEADER in request.headers:
-                from matchmaker.security import idempotent
+                from matchmaker.api.idempotency import idempotent
 
                 return idempotent(
                     user.id,

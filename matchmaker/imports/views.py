@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from matchmaker import jobs, security
+from matchmaker import jobs
+from matchmaker.api.idempotency import link_claim
 from matchmaker.api.problems import Problem, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
@@ -60,7 +61,7 @@ def start_import(body: ImportIn) -> dict[str, Any]:
         payload=body.data,
         user_id=g.user.id,
     )
-    security.link_claim(session, job_id=job.id)
+    link_claim(session, job_id=job.id)
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with contextlib.suppress(ImportInvalid):  # recorded on the job's row

@@ -19,7 +19,7 @@ from matchmaker.matching import index_state
 from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import PassageEmbedding
 from matchmaker.matching.profiles import load_challenge_profiles, load_group_profiles
-from matchmaker.matching.service import execute_run
+from matchmaker.matching.runs import execute_run
 
 log = logging.getLogger("matchmaker.jobs")
 

@@ -10,13 +10,11 @@ thread and swapped in atomically — encoding only passages whose text the store
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,123 +26,19 @@ from sqlalchemy.orm import Session
 from matchmaker import observability
 from matchmaker.config import Settings
 from matchmaker.matching import index_state
+from matchmaker.matching.indexes import IndexBuilder, Indexes
+from matchmaker.matching.metered import MeteredEmbedder, profile_sentences
 from matchmaker.matching.models import ProposalStatus
 from matchmaker.matching.profiles import (
     MATCHABLE_STATUSES,
-    load_challenge_profiles,
-    load_group_profiles,
 )
 from matchmaker.matching.store import SqlVectorStore
 from matchmaker.ranking.dictionary import Dictionary, open_dictionary
 from matchmaker.ranking.embed import Embedder
-from matchmaker.ranking.language import LanguageCentring
-from matchmaker.ranking.passages import profile_passages, profile_text, split_sentences
-from matchmaker.ranking.scoring import CandidateIndex
-from matchmaker.ranking.types import Passage, Profile
+from matchmaker.ranking.passages import profile_passages, text_hash
+from matchmaker.ranking.types import Profile
 
 log = logging.getLogger("matchmaker.matching")
-
-
-@dataclass
-class Indexes:
-    version: int
-    groups: TimedIndex
-    challenges: TimedIndex
-    built_at: float = 0.0
-    build_seconds: float = 0.0
-
-    @property
-    def size(self) -> int:
-        """Groups and challenges indexed."""
-        return len(self.groups) + len(self.challenges)
-
-
-class TimedIndex(CandidateIndex):
-    """A :class:`CandidateIndex` that reports its ranking latency to the metrics."""
-
-    kind = "index"
-
-    @functools.cached_property
-    def int_ids(self) -> list[int]:
-        """The candidates' database ids as integers, in column order (computed once)."""
-        return [int(c) for c in self.candidate_ids]
-
-    def rank(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().rank(*args, **kwargs)
-        finally:
-            observability.RANKING_LATENCY.labels(self.kind, "rank").observe(
-                time.perf_counter() - started
-            )
-
-    def score_matrix(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().score_matrix(*args, **kwargs)
-        finally:
-            observability.RANKING_LATENCY.labels(self.kind, "score_matrix").observe(
-                time.perf_counter() - started
-            )
-
-
-class GroupIndex(TimedIndex):
-    kind = "groups"
-
-
-class ChallengeIndex(TimedIndex):
-    kind = "challenges"
-
-
-class MeteredEmbedder:
-    """Wraps an :class:`Embedder`: counts encoded passages and seconds (embedding throughput),
-    and remembers word-piece counts so that re-splitting unchanged text costs nothing."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.model_id = inner.model_id
-        self.max_tokens = inner.max_tokens
-        self.dim = inner.dim
-        self._counts: dict[str, int] = {}
-        self._recent: dict[str, int] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def encode(
-        self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
-        started = time.perf_counter()
-        vectors = self.inner.encode(texts, batch_size, show_progress)
-        observability.EMBEDDING_SECONDS.inc(time.perf_counter() - started)
-        observability.EMBEDDED_PASSAGES.inc(len(texts))
-        return vectors
-
-    def count_tokens(self, text: str) -> int:
-        n = self._counts.get(text)
-        if n is None:
-            n = self._recent.get(text)
-        if n is None:
-            # Queries are split again for every match's evidence: remember recent counts.
-            if len(self._recent) >= 8192:
-                self._recent.clear()
-            n = self._recent[text] = self.inner.count_tokens(text)
-        return n
-
-    def prime(self, texts: Sequence[str]) -> None:
-        """Count the word pieces of many texts in one tokenizer call (several times faster than
-        one call per sentence); results are the same as :meth:`count_tokens`."""
-        todo = [t for t in dict.fromkeys(texts) if t not in self._counts]
-        many = getattr(self.inner, "count_tokens_many", None)
-        if not todo or many is None:
-            return
-        for start in range(0, len(todo), 4096):
-            chunk = todo[start : start + 4096]
-            self._counts.update(zip(chunk, many(chunk), strict=True))
-
-    def forget_counts(self, keep: set[str] | None = None) -> None:
-        """Drop remembered counts (all, or all but ``keep``) to bound memory."""
-        self._counts = {t: n for t, n in self._counts.items() if keep and t in keep}
 
 
 #: Matchers whose warm-up thread may still run (weakly held: a dropped app is not kept alive).
@@ -180,8 +74,7 @@ class Matcher:
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._building = threading.Lock()
-        self._passage_cache: dict[Any, list[Passage]] = {}
-        self._vector_cache: dict[str, tuple[np.ndarray, int]] = {}
+        self._builder = IndexBuilder(self.store)
         self.last_error = ""
         #: The thread :meth:`warm_up` started (None until then).
         self.warm_thread: threading.Thread | None = None
@@ -349,115 +242,15 @@ class Matcher:
             self.warm_thread.join(seconds)
 
     def _build(self, session: Session, version: int) -> Indexes:
-        started = time.perf_counter()
-        group_profiles = load_group_profiles(session)
-        challenge_profiles = load_challenge_profiles(session)
-        loaded = time.perf_counter()
-        embedder = self.embedder
-        if isinstance(embedder, MeteredEmbedder):
-            cached = self._passage_cache
-            embedder.prime(
-                [
-                    s
-                    for p in (*group_profiles, *challenge_profiles)
-                    if (p.id, p.title, p.text, p.documents) not in cached
-                    for s in _sentences(p)
-                ]
-            )
-        passage_cache: dict[Any, list[Passage]] = {}
-        vector_cache: dict[str, tuple[np.ndarray, int]] = {}
-        group_parts = self._vectors(group_profiles, passage_cache, vector_cache)
-        challenge_parts = self._vectors(challenge_profiles, passage_cache, vector_cache)
-        # One language centring for both sides, so that a German challenge and an English
-        # group are centred by the same language means whichever side is the query.
-        centring = LanguageCentring().fit(
-            np.concatenate([group_parts[1], challenge_parts[1]]),
-            [p.language for parts in (group_parts, challenge_parts) for s in parts[0] for p in s],
-        )
-        groups = GroupIndex(
-            group_profiles, group_parts[0], group_parts[1], embedder=embedder, centring=centring
-        )
-        challenges = ChallengeIndex(
-            challenge_profiles,
-            challenge_parts[0],
-            challenge_parts[1],
-            embedder=embedder,
-            centring=centring,
-        )
-        # One scale for the semantic similarity of every language pair, on both indexes.
-        groups.calibrate_with(challenges)
-        groups.dictionary = challenges.dictionary = self.dictionary
-        self._passage_cache, self._vector_cache = passage_cache, vector_cache
-        if isinstance(embedder, MeteredEmbedder):
-            embedder.forget_counts()
-        seconds = time.perf_counter() - started
-        observability.INDEX_BUILD_SECONDS.observe(seconds)
-        log.info(
-            "index version %d built: %d groups (%d passages), %d challenges in %.2f s "
-            "(%.2f s loading profiles)",
-            version,
-            len(groups),
-            groups.matrix_t.shape[1],
-            len(challenges),
-            seconds,
-            loaded - started,
-        )
-        return Indexes(version, groups, challenges, time.time(), seconds)
-
-    def _vectors(
-        self,
-        profiles: Sequence[Profile],
-        passage_cache: dict[Any, list[Passage]],
-        vector_cache: dict[str, tuple[np.ndarray, int]],
-    ) -> tuple[list[list[Passage]], np.ndarray]:
-        """The passages of ``profiles`` and their model vectors (from memory, the store, or
-        encoded now); ``vector_cache`` gets each passage's row for the next build."""
-        from matchmaker.ranking.passages import text_hash
-
-        embedder = self.embedder
-        passages = []
-        for p in profiles:
-            key = (p.id, p.title, p.text, p.documents)
-            split = self._passage_cache.get(key)
-            if split is None:
-                split = profile_passages(p, embedder)
-            passage_cache[key] = split
-            passages.append(split)
-        texts = [ps.text for split in passages for ps in split]
-        hashes = [text_hash(t) for t in texts]
-        old = self._vector_cache
-        vectors = np.zeros((len(texts), embedder.dim), np.float32)
-        missing: dict[str, list[int]] = {}
-        for row, h in enumerate(hashes):
-            hit = old.get(h)
-            if hit is not None:
-                vectors[row] = hit[0][hit[1]]
-            else:
-                missing.setdefault(h, []).append(row)
-        if missing:
-            found = self.store.get_many(embedder.model_id, list(missing))
-            unknown = {h: texts[rows[0]] for h, rows in missing.items() if h not in found}
-            if unknown:
-                new = embedder.encode(list(unknown.values()), batch_size=32)
-                fresh = dict(zip(unknown, new, strict=True))
-                self.store.put_many(embedder.model_id, fresh)
-                found.update(fresh)
-            for h, rows in missing.items():
-                vectors[rows] = found[h]
-        # The model's vectors (the index holds language-centred ones) for the next build and
-        # for encode_profile.
-        for row, h in enumerate(hashes):
-            vector_cache[h] = (vectors, row)
-        return passages, vectors
+        return self._builder.build(session, version, self.embedder, lambda: self.dictionary)
 
     def encode_profile(self, profile: Profile) -> Any:
         """Vectors of a profile's passages, through the store (never encoded twice)."""
-        from matchmaker.ranking.passages import text_hash
         from matchmaker.ranking.store import encode_cached
 
         texts = [p.text for p in profile_passages(profile, self.embedder)]
         # An indexed profile's vectors are in memory already: no database round trip.
-        cache = self._vector_cache
+        cache = self._builder.vector_cache
         hits = [cache.get(text_hash(t)) for t in texts]
         if texts and all(h is not None for h in hits):
             return np.stack([m[row] for m, row in hits])  # type: ignore[misc]
@@ -468,11 +261,9 @@ class Matcher:
 
         ``progress(done, total)`` is called after each batch (for jobs and progress bars).
         """
-        from matchmaker.ranking.passages import text_hash
-
         embedder = self.embedder
         if isinstance(embedder, MeteredEmbedder):
-            embedder.prime([s for p in profiles for s in _sentences(p)])
+            embedder.prime([s for p in profiles for s in profile_sentences(p)])
         texts = list(
             dict.fromkeys(p.text for prof in profiles for p in profile_passages(prof, embedder))
         )
@@ -511,11 +302,6 @@ class Matcher:
             "building": self.building,
             "error": self.last_error,
         }
-
-
-def _sentences(profile: Profile) -> list[str]:
-    """The sentences :func:`profile_passages` will count (to count them all in one call)."""
-    return split_sentences(profile_text(profile))
 
 
 def get_matcher(app: Flask | None = None) -> Matcher:

@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from matchmaker import security
 from matchmaker.accounts.models import Role
+from matchmaker.api.idempotency import link_claim
 from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
-from matchmaker.matching import background, service
+from matchmaker.matching import background, runs, service
 from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import MatchingRun
 from matchmaker.matching.schemas import (
@@ -110,18 +110,18 @@ def _all() -> Any:
 def start_run(body: RunIn) -> dict[str, Any]:
     session = get_session()
     settings = current_app.extensions["matchmaker.settings"]
-    run = service.create_run(
+    run = runs.create_run(
         session,
         g.user,
         k=body.k or settings.proposals_per_challenge,
         max_per_institution=body.max_per_institution or settings.max_groups_per_institution,
     )
-    security.link_claim(session, run_id=run.id)
+    link_claim(session, run_id=run.id)
     session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     background.submit_matching_run(app, run.id, wait=body.wait)
     session.refresh(run)
-    return service.run_out(run)
+    return runs.run_out(run)
 
 
 @endpoint(
@@ -135,4 +135,4 @@ def get_run(run_id: int) -> dict[str, Any]:
     run = get_session().get(MatchingRun, run_id)
     if run is None:
         raise not_found(f"Matching run {run_id}")
-    return service.run_out(run)
+    return runs.run_out(run)

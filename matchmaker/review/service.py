@@ -11,11 +11,13 @@ from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem, field_error, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
+from matchmaker.crud import paginate
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.mail import Mail
 from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
 from matchmaker.review.mails import introduction_mails
 from matchmaker.review.models import REASON_CODES, Decision
+from matchmaker.review.schemas import ProposalQuery
 
 P = ProposalStatus
 #: The pipeline: which status may follow which.
@@ -40,6 +42,41 @@ def visible_condition(user: User) -> Any:
             select(Challenge.id).where(Challenge.organisation_id == user.organisation_id)
         )
     return introduced & (Proposal.group_id == user.group_id)
+
+
+def query_proposals(
+    session: Session, user: User, query: ProposalQuery
+) -> tuple[list[Proposal], int]:
+    """The review queue: visible proposals, filtered, best score first."""
+    stmt = (
+        select(Proposal)
+        .options(
+            joinedload(Proposal.challenge),
+            joinedload(Proposal.group).joinedload(ResearchGroup.institution),
+        )
+        .where(visible_condition(user))
+    )
+    if query.status:
+        stmt = stmt.where(Proposal.status.in_(query.status))
+    if query.challenge_id:
+        stmt = stmt.where(Proposal.challenge_id == query.challenge_id)
+    if query.group_id:
+        stmt = stmt.where(Proposal.group_id == query.group_id)
+    if query.institution_id:
+        stmt = stmt.where(
+            Proposal.group_id.in_(
+                select(ResearchGroup.id).where(ResearchGroup.institution_id == query.institution_id)
+            )
+        )
+    stmt = stmt.order_by(Proposal.score.desc(), Proposal.id)
+    if query.field:
+        ids = [p.id for p in session.scalars(stmt) if set(p.challenge.fields) & set(query.field)]
+        stmt = (
+            select(Proposal)
+            .where(Proposal.id.in_(ids))
+            .order_by(Proposal.score.desc(), Proposal.id)
+        )
+    return paginate(session, stmt, query)
 
 
 def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:

@@ -5,15 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from matchmaker import mail
 from matchmaker.api.spec import endpoint
-from matchmaker.crud import paginate
 from matchmaker.db import get_session
-from matchmaker.groups.models import ResearchGroup
-from matchmaker.matching.models import Proposal
 from matchmaker.review import service
 from matchmaker.review.schemas import (
     DecisionIn,
@@ -30,39 +25,6 @@ bp = Blueprint("review", __name__, url_prefix="/api/v1")
 OFFICE = ("office", "admin")
 
 
-def query_proposals(session: Any, user: Any, query: ProposalQuery) -> tuple[list[Proposal], int]:
-    """The review queue: visible proposals, filtered, best score first."""
-    stmt = (
-        select(Proposal)
-        .options(
-            joinedload(Proposal.challenge),
-            joinedload(Proposal.group).joinedload(ResearchGroup.institution),
-        )
-        .where(service.visible_condition(user))
-    )
-    if query.status:
-        stmt = stmt.where(Proposal.status.in_(query.status))
-    if query.challenge_id:
-        stmt = stmt.where(Proposal.challenge_id == query.challenge_id)
-    if query.group_id:
-        stmt = stmt.where(Proposal.group_id == query.group_id)
-    if query.institution_id:
-        stmt = stmt.where(
-            Proposal.group_id.in_(
-                select(ResearchGroup.id).where(ResearchGroup.institution_id == query.institution_id)
-            )
-        )
-    stmt = stmt.order_by(Proposal.score.desc(), Proposal.id)
-    if query.field:
-        ids = [p.id for p in session.scalars(stmt) if set(p.challenge.fields) & set(query.field)]
-        stmt = (
-            select(Proposal)
-            .where(Proposal.id.in_(ids))
-            .order_by(Proposal.score.desc(), Proposal.id)
-        )
-    return paginate(session, stmt, query)
-
-
 @endpoint(
     bp,
     "/proposals",
@@ -71,7 +33,7 @@ def query_proposals(session: Any, user: Any, query: ProposalQuery) -> tuple[list
     response=Page[ProposalOut],
 )
 def list_proposals(query: ProposalQuery) -> dict[str, Any]:
-    rows, total = query_proposals(get_session(), g.user, query)
+    rows, total = service.query_proposals(get_session(), g.user, query)
     return {
         "items": [service.proposal_out(p) for p in rows],
         "page": query.page,
@@ -89,7 +51,7 @@ def list_proposals(query: ProposalQuery) -> dict[str, Any]:
 def get_proposal(proposal_id: int) -> dict[str, Any]:
     """One proposal; its evidence pairs also name their closest sentence pair."""
     from matchmaker.matching.engine import get_matcher
-    from matchmaker.matching.service import with_sentences
+    from matchmaker.matching.evidence import with_sentences
 
     out = service.proposal_out(service.get_visible(get_session(), g.user, proposal_id))
     out["evidence"] = with_sentences(get_matcher(), out["evidence"])

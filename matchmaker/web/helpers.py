@@ -20,6 +20,7 @@ from matchmaker.api.problems import Problem
 from matchmaker.challenges.schemas import deadline_bounds
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
+from matchmaker.web.evidence import evidence_terms, highlight, mark_terms
 from matchmaker.web.i18n import LANGUAGES, current_language
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -321,63 +322,6 @@ def blank_to_none(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 
 # --- text ------------------------------------------------------------------------------------
-
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def highlight(text: str, passages: Iterable[str] = (), terms: Iterable[str] = ()) -> Markup:
-    """``text`` escaped, with the evidence passages and matched terms wrapped in ``<mark>``."""
-    spans: list[tuple[int, int, str]] = []
-    lowered = text.lower()
-    for passage in passages:
-        # A passage may join several texts (title + summary); mark each of its sentences that
-        # appears in this text.
-        for sentence in _SENTENCES.split((passage or "").strip()):
-            sentence = sentence.strip()
-            if len(sentence) < 12:
-                continue
-            start = lowered.find(sentence.lower())
-            if start >= 0:
-                spans.append((start, start + len(sentence), "passage"))
-    for term in terms:
-        term = (term or "").strip()
-        if len(term) < 3:
-            continue
-        for match in re.finditer(r"(?<!\w)" + re.escape(term.lower()) + r"(?!\w)", lowered):
-            spans.append((match.start(), match.end(), "term"))
-    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-    out: list[str] = []
-    pos = 0
-    for start, end, kind in spans:
-        if start < pos:
-            continue  # overlaps a span already marked
-        out.append(str(escape(text[pos:start])))
-        out.append(f'<mark class="ev-{kind}">{escape(text[start:end])}</mark>')
-        pos = end
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
-
-
-def mark_terms(text: str, terms: Iterable[str]) -> Markup:
-    return highlight(text, (), terms)
-
-
-def translated(evidence: Any, side: str) -> list[str]:
-    """The ``side`` ("query" or "candidate") of each translated key-term pair of ``evidence``
-    (a dict as ``matching.service.evidence_out`` makes it, or an object with ``translations``)."""
-    pairs = evidence.get("translations") if isinstance(evidence, dict) else None
-    if pairs is None:
-        pairs = getattr(evidence, "translations", None) or []
-    return [str(p.get(side, "") if isinstance(p, dict) else getattr(p, side, "")) for p in pairs]
-
-
-def evidence_terms(evidence: Any, side: str) -> list[str]:
-    """Every key term of ``evidence`` found in the ``side`` text: the shared terms and that
-    side's half of each translated pair."""
-    terms = evidence.get("terms") if isinstance(evidence, dict) else None
-    if terms is None:
-        terms = getattr(evidence, "terms", None) or []
-    return [*terms, *translated(evidence, side)]
 
 
 def paragraphs(text: str) -> Markup:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts.models import User
 from matchmaker.challenges.models import Challenge
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.matching import service
+from matchmaker.matching import runs, service
 from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import MatchingRun
 
@@ -47,7 +47,7 @@ def start_run(session: Session, user: User, *, k: int, max_per_institution: int)
     """Record a run, commit it, and hand it to a background job; the page then polls its progress."""
     from matchmaker.matching import background
 
-    run = service.create_run(session, user, k=k, max_per_institution=max_per_institution)
+    run = runs.create_run(session, user, k=k, max_per_institution=max_per_institution)
     session.commit()
     background.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
     return run

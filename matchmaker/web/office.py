@@ -28,10 +28,10 @@ from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.review import service as review
 from matchmaker.review.models import REASON_CODES
 from matchmaker.review.schemas import DecisionIn, ProposalQuery
-from matchmaker.review.views import query_proposals
 from matchmaker.strategy import service as strategy
 from matchmaker.strategy.schemas import StrategyIn
 from matchmaker.web import matching as matching_pages
+from matchmaker.web.evidence import translated
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
     me,
@@ -39,7 +39,6 @@ from matchmaker.web.helpers import (
     problem_errors,
     roles_required,
     translate_message,
-    translated,
     validate_form,
 )
 
@@ -69,7 +68,7 @@ def queue() -> Any:
         )
     except ValidationError:
         query = ProposalQuery.model_validate({"per_page": PER_PAGE})
-    rows, total = query_proposals(db, me(), query)
+    rows, total = review.query_proposals(db, me(), query)
     institutions = db.scalars(
         select(Organisation)
         .where(Organisation.kind == OrganisationKind.INSTITUTION)
@@ -100,7 +99,7 @@ def _proposal_page(
     proposal = review.get_visible(db, me(), proposal_id)
     decisions = review.list_decisions(db, proposal)
     from matchmaker.matching.engine import get_matcher
-    from matchmaker.matching.service import with_sentences
+    from matchmaker.matching.evidence import with_sentences
 
     evidence = with_sentences(get_matcher(), proposal.evidence) or {}
     pairs = evidence.get("pairs") or []
@@ -330,6 +329,6 @@ def run(run_id: int) -> Any:
     item = get_session().get(MatchingRun, run_id)
     if item is None:
         raise Problem(404, "Not found", f"Matching run {run_id} does not exist.")
-    from matchmaker.matching.service import run_out
+    from matchmaker.matching.runs import run_out
 
     return render_template("office/run.html", run=item, shown=run_out(item))

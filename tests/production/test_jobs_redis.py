@@ -146,7 +146,7 @@ def test_a_matching_run_whose_worker_is_killed_shows_failed_and_a_new_run_comple
     from sqlalchemy import delete
 
     from matchmaker.imports import run_import
-    from matchmaker.matching import service as matching
+    from matchmaker.matching import runs as matching
     from matchmaker.matching.models import MatchingRun, PassageEmbedding, Proposal
 
     run_import(rq_app, jsonl(group_rows(40, publications=4, words=120)))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from matchmaker.api.models import IdempotencyKey
 from matchmaker.db import session_scope
-from matchmaker.security import IdempotencyKey
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from matchmaker.api.idempotency import CLAIM_LEASE_SECONDS, _take_over
+from matchmaker.api.models import IdempotencyKey
 from matchmaker.db import session_scope, utcnow
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.jobs import Job, JobStatus
 from matchmaker.matching.models import MatchingRun, RunStatus
-from matchmaker.security import CLAIM_LEASE_SECONDS, IdempotencyKey, _take_over
 from tests.factories import challenge_body
 from tests.production.conftest import group_rows, jsonl
 from tests.security.conftest import Site

@@ -1,0 +1,245 @@
+"""Portfolio matching runs: recorded by a request, executed by a job (which owns its
+transactions), shown with their progress; a run that lost its worker shows as failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from matchmaker.accounts.models import User
+from matchmaker.audit.service import record
+from matchmaker.db import utcnow
+from matchmaker.jobs import Heartbeat, heartbeat_lost
+from matchmaker.learning import service as learning
+from matchmaker.matching.blend import learned_out, score_groups
+from matchmaker.matching.engine import Matcher
+from matchmaker.matching.evidence import evidence_out
+from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
+from matchmaker.matching.profiles import load_challenge_profiles, load_group_profiles
+from matchmaker.ranking import learn
+from matchmaker.ranking.assign import assign_portfolio, top_k_unconstrained
+from matchmaker.review.models import Decision
+from matchmaker.strategy import service as strategy
+
+log = logging.getLogger("matchmaker.matching")
+
+
+def create_run(
+    session: Session, user: User | None, *, k: int, max_per_institution: int
+) -> MatchingRun:
+    """Record a queued matching run; a job executes it (see :func:`execute_run`)."""
+    run = MatchingRun(
+        k=k,
+        max_per_institution=max_per_institution,
+        strategy_version=strategy.current(session).version,
+        created_by_id=user.id if user else None,
+        status=RunStatus.QUEUED,
+    )
+    session.add(run)
+    session.flush()
+    record(
+        session,
+        user.id if user else None,
+        "matching_run",
+        run.id,
+        "create",
+        {"k": k, "max_per_institution": max_per_institution},
+    )
+    return run
+
+
+def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
+    """A running run whose worker stopped sending heartbeats (it died mid-run)."""
+    return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now)
+
+
+def run_out(run: MatchingRun) -> dict[str, Any]:
+    """A run as the API and the page show it; a run that lost its worker shows as failed (its
+    proposals are written in one transaction at the end, so none of them was written)."""
+    status, error = run.status.value, run.error
+    if run_is_stale(run):
+        status = RunStatus.FAILED.value
+        error = (
+            "The worker stopped before the run finished; no proposal of it was written. "
+            "Start a new run: it gives the same proposals."
+        )
+    return {
+        "id": run.id,
+        "status": status,
+        "k": run.k,
+        "max_per_institution": run.max_per_institution,
+        "strategy_version": run.strategy_version,
+        "done": run.done,
+        "total": run.total,
+        "summary": run.summary,
+        "error": error,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id: int) -> None:
+    """Execute a matching run: embed what is missing (progress), score every open challenge
+    against every group (one matrix product), solve the assignment exactly, and replace the run's
+    proposals in one transaction. Running it again gives the same proposals."""
+    with session_factory() as session:
+        run = session.get(MatchingRun, run_id)
+        if run is None:
+            raise ValueError(f"matching run {run_id} does not exist")
+        run.status, run.error, run.done = RunStatus.RUNNING, "", 0
+        run.heartbeat_at = utcnow()
+        session.commit()
+
+    def write(**values: Any) -> None:
+        try:
+            with session_factory() as s:
+                r = s.get(MatchingRun, run_id)
+                if r is not None:
+                    for key, value in values.items():
+                        setattr(r, key, value)
+                    r.heartbeat_at = utcnow()
+                    s.commit()
+        except Exception:  # progress is advisory; the run itself goes on
+            log.warning("could not record progress of matching run %d", run_id)
+
+    def progress(done: int, total: int) -> None:
+        write(done=done, total=total)
+
+    with Heartbeat(write, name=f"matching-run-{run_id}-heartbeat"):
+        try:
+            with session_factory() as session:
+                matcher.warm_store(
+                    [*load_group_profiles(session), *load_challenge_profiles(session)], progress
+                )
+            with session_factory() as session:
+                _assign_and_store(session, matcher, run_id)
+                session.commit()
+        except Exception as exc:
+            log.exception("matching run %d failed", run_id)
+            with session_factory() as session:
+                run = session.get(MatchingRun, run_id)
+                if run is not None:
+                    run.status, run.error = RunStatus.FAILED, str(exc)[:1000]
+                    run.finished_at = utcnow()
+                    session.commit()
+            raise
+
+
+def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
+    run = session.get(MatchingRun, run_id)
+    assert run is not None
+    version = strategy.current(session)
+    index = matcher.indexes(session).groups
+    challenges = load_challenge_profiles(session)
+    n_c, n_g = len(challenges), len(index)
+    scored = (
+        score_groups(session, matcher, index, challenges, version.weights) if n_c and n_g else None
+    )
+    scores = scored.final if scored is not None else np.zeros((n_c, n_g))
+    group_cols = {int(gid): j for j, gid in enumerate(index.candidate_ids)}
+    challenge_rows = {int(c.id): i for i, c in enumerate(challenges)}
+    excluded = np.zeros((n_c, n_g), dtype=bool)
+    # Pairs already past "proposed" stay in the pipeline as they are, and so do proposed pairs
+    # the office has decided on before (put back to "proposed"): their decisions refer to them.
+    # Declined and excluded pairs are never proposed again.
+    decided = select(Decision.proposal_id)
+    kept = session.scalars(
+        select(Proposal).where(
+            (Proposal.status != ProposalStatus.PROPOSED) | Proposal.id.in_(decided)
+        )
+    ).all()
+    exclusions = session.execute(select(Exclusion.challenge_id, Exclusion.group_id)).all()
+    for cid, gid in [*((p.challenge_id, p.group_id) for p in kept), *exclusions]:
+        if cid in challenge_rows and gid in group_cols:
+            excluded[challenge_rows[cid], group_cols[gid]] = True
+    capacity = [c.capacity if c.capacity is not None else 1 for c in index.candidates]
+    chosen = (
+        assign_portfolio(
+            scores,
+            k=run.k,
+            capacity=capacity,
+            institution=index.institutions,
+            max_per_institution=run.max_per_institution,
+            excluded=excluded,
+        )
+        if n_c and n_g
+        else []
+    )
+    free = top_k_unconstrained(scores, run.k, excluded=excluded) if n_c and n_g else []
+    stated = learning.stated_interest(session, challenge_ids=list(challenge_rows))
+    pairs = learn.pair_feature_arrays(challenges, index.candidates) if n_c and n_g else {}
+
+    session.execute(
+        delete(Proposal).where(
+            Proposal.status == ProposalStatus.PROPOSED, Proposal.id.not_in(decided)
+        )
+    )
+    changed = 0
+    per_challenge: list[dict[str, Any]] = []
+    for i, ch in enumerate(challenges):
+        order = (-scores[i]).argsort()
+        rank_of = {int(j): r for r, j in enumerate(order, start=1)}
+        cols = chosen[i] if chosen else []
+        explained = index.explain_many(
+            ch,
+            [index.candidate_ids[j] for j in cols],
+            matcher.encode_profile(ch),
+            embedder=matcher.embedder,
+        )
+        for j, pair_evidence in zip(cols, explained, strict=True):
+            assert scored is not None
+            gid = int(index.candidate_ids[j])
+            evidence = evidence_out(pair_evidence)
+            components = {name: round(float(part[i, j]), 4) for name, part in scored.parts.items()}
+            components["interest"] = round(float(scored.interest[i, j]), 4)
+            evidence["interest"] = learning.interest_out(stated.get((int(ch.id), gid)))
+            # Snapshot of what the learner needs besides the components, kept with the proposal.
+            evidence["features"] = {
+                "formula": round(float(scored.formula[i, j]), 6),
+                **{name: float(a[i, j]) for name, a in pairs.items()},
+            }
+            evidence["learned"] = learned_out(scored, i, int(j))
+            session.add(
+                Proposal(
+                    challenge_id=int(ch.id),
+                    group_id=gid,
+                    run_id=run.id,
+                    score=round(float(scores[i, j]), 6),
+                    components=components,
+                    evidence=evidence,
+                    unconstrained_rank=rank_of[int(j)],
+                    strategy_version=version.version,
+                    scorer=scored.scorer,
+                )
+            )
+        unconstrained = [int(index.candidate_ids[j]) for j in free[i]] if free else []
+        proposed = [int(index.candidate_ids[j]) for j in cols]
+        changed += len(set(unconstrained) - set(proposed))
+        per_challenge.append(
+            {"challenge_id": int(ch.id), "proposed": proposed, "unconstrained": unconstrained}
+        )
+    run.status, run.finished_at = RunStatus.FINISHED, utcnow()
+    run.done = run.total
+    run.summary = {
+        "challenges": n_c,
+        "groups": n_g,
+        "scorer": scored.scorer if scored is not None else "formula",
+        "proposals": sum(len(c) for c in chosen),
+        "total_score": round(
+            float(sum(scores[i, j] for i, cols in enumerate(chosen) for j in cols)), 4
+        ),
+        "unconstrained_total_score": round(
+            float(sum(scores[i, j] for i, cols in enumerate(free) for j in cols)), 4
+        ),
+        "changed_by_constraints": changed,
+        "per_challenge": per_challenge,
+    }
+
+
+__all__ = ["create_run", "execute_run", "run_is_stale", "run_out"]
