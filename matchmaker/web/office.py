@@ -114,8 +114,10 @@ def _proposal_page(
         translations=evidence.get("translations") or [],
         challenge_terms=[*(evidence.get("terms") or []), *translated(evidence, "query")],
         group_terms=[*(evidence.get("terms") or []), *translated(evidence, "candidate")],
-        challenge_passages=[pair.get("query", "") for pair in pairs],
-        group_passages=[pair.get("candidate", "") for pair in pairs],
+        # Only what the evidence names is marked in the texts: the closest sentence of each pair
+        # shown (its whole passage only where no sentence pair was found).
+        challenge_passages=[p.get("query_sentence") or p.get("query", "") for p in pairs[:5]],
+        group_passages=[p.get("candidate_sentence") or p.get("candidate", "") for p in pairs[:5]],
         next_statuses=[s.value for s in review.TRANSITIONS[proposal.status]],
         pipeline=[s.value for s in review.PIPELINE if s != ProposalStatus.DECLINED],
         reason_codes=list(REASON_CODES),

@@ -288,6 +288,19 @@ def test_pages_fit_a_phone(phone, site) -> None:
         phone.goto(url)
         assert no_horizontal_scroll(phone), f"{url} scrolls sideways at 375 px"
         shot(phone, name)
+    # A proposal on a phone: the decision form comes first, the texts and evidence below it.
+    phone.goto("/office/proposals")
+    href = phone.locator("a[href^='/office/proposals/']").first.get_attribute("href")
+    assert href, "the queue lists a proposal (the office journey ran a matching)"
+    phone.goto(href)
+    decide = phone.locator("#decide-h").bounding_box()
+    texts = phone.locator("#ch-h").bounding_box()
+    assert decide is not None and texts is not None
+    assert decide["y"] < texts["y"]
+    assert decide["y"] < 2 * phone.viewport_size["height"]
+    assert no_horizontal_scroll(phone), f"{href} scrolls sideways at 375 px"
+    shot(phone, "15-phone-proposal")
+    phone.goto("/challenges/new")
     phone.get_by_role("link", name="English EN").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Post a challenge")
     expect(phone.get_by_label("Sector coupling")).to_be_visible()

@@ -138,9 +138,15 @@ def challenge_form(**overrides: Any) -> dict[str, Any]:
 
 
 def add_proposal(
-    app: Flask, challenge_id: int, group_id: int, score: float = 0.8, status: str = "proposed"
+    app: Flask,
+    challenge_id: int,
+    group_id: int,
+    score: float = 0.8,
+    status: str = "proposed",
+    evidence: dict[str, Any] | None = None,
 ) -> int:
-    """A proposal as a matching run stores it, with score parts and evidence."""
+    """A proposal as a matching run stores it, with score parts and evidence (``evidence``
+    replaces the default one)."""
     from matchmaker.matching.models import Proposal, ProposalStatus
 
     with session_scope(app) as s:
@@ -149,7 +155,8 @@ def add_proposal(
             group_id=group_id,
             score=score,
             components={"semantic": 0.71, "lexical": 0.42, "fields": 1.0, "trl": 0.9},
-            evidence={
+            evidence=evidence
+            or {
                 "pairs": [
                     {
                         "query": "feed it into the district heating grid",

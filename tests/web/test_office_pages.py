@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.factories import challenge_body
 from tests.web.conftest import add_proposal, post_challenge
 
 
@@ -48,6 +49,39 @@ def test_proposal_page_shows_both_texts_score_parts_and_highlighted_evidence(wor
     assert '<mark class="ev-passage">feed it into the district heating grid</mark>' in html
     assert re.search(r'<mark class="ev-term">waste heat</mark>', html, re.IGNORECASE)
     assert "Textähnlichkeit" in html and "0.71" in html
+
+
+def test_only_the_closest_sentences_are_marked_in_the_texts_and_the_figures_explained(
+    world,
+) -> None:
+    cid = post_challenge(world)
+    summary = challenge_body()["summary"]
+    sentences = [
+        "Our smelter releases 40 MW of waste heat at 180 °C.",
+        "We want to feed it into the district heating grid with a high-temperature heat pump.",
+    ]
+    assert " ".join(sentences) == summary
+    evidence = {
+        "pairs": [
+            {
+                "query": summary,  # a passage of two sentences
+                "candidate": "We design high-temperature heat pumps for industrial waste heat.",
+                "document": "capabilities",
+                "similarity": 0.66,
+            }
+        ],
+        "terms": [],
+    }
+    pid = add_proposal(world.app, cid, world.group_id, evidence=evidence)
+    html = world.browser("office@hamburg.example").text(f"/office/proposals/{pid}")
+    shown = re.search(r'<mark class="ev-sentence">(.*?)</mark>', html)
+    assert shown is not None
+    marked = re.findall(r'<mark class="ev-passage">(.*?)</mark>', html)
+    # Of the passage's two sentences, only the closest one (the one shown) is marked in the text.
+    in_summary = [m for m in marked if m in sentences]
+    assert in_summary == [shown.group(1)]
+    assert "Satzähnlichkeit: wie nah sich die beiden gezeigten Sätze" in html
+    assert "Textstellenähnlichkeit: dasselbe" in html
 
 
 def test_decisions_move_through_the_pipeline_and_introductions_send_mail(world, settings) -> None:
