@@ -148,11 +148,14 @@ def load(session: Session, proposals: list[Proposal]) -> Chart:
     rows: list[list[Any]] = []
     for name in sorted(capacity, key=lambda n: (-active[n], n)):
         cap = capacity[name]
+        # Open proposals count against the capacity too: introducing them all must fit.
         if engaged[name] > cap:
             verdict = gettext("over capacity")
         elif active[name] == 0:
             verdict = gettext("unused")
-        elif engaged[name] < cap:
+        elif active[name] > cap:
+            verdict = gettext("more proposals than places")
+        elif engaged[name] < cap and active[name] < cap:
             verdict = gettext("has room")
         else:
             verdict = gettext("full")

@@ -103,3 +103,24 @@ def test_dashboard_charts_and_csv(world) -> None:
     )
     assert fields[1] == ["Energieeffizienz", "1", "1"]
     assert office.get("/office/dashboard/nope.csv").status_code == 404
+
+
+def _load_rows(office) -> dict[str, list[str]]:
+    text = office.get("/office/dashboard/load.csv").get_data(as_text=True).lstrip("\ufeff")
+    return {row[0]: row for row in list(csv.reader(io.StringIO(text)))[1:]}
+
+
+def test_an_institution_whose_open_proposals_fill_its_capacity_has_no_room(world) -> None:
+    office = world.browser("office@hamburg.example")
+    challenges = [
+        post_challenge(world, title=f"Heat recovery line {n}", co2_saving_t="1000")
+        for n in range(4)
+    ]
+    # Hochschule Altona's groups have three places; three open proposals fill them.
+    for cid in challenges[:3]:
+        add_proposal(world.app, cid, world.group_id, status="proposed")
+    row = _load_rows(office)["Hochschule Altona"]
+    assert row[1:4] == ["3", "0", "3"] and row[4] == "voll"
+    add_proposal(world.app, challenges[3], world.other_group_id, status="proposed")
+    row = _load_rows(office)["Hochschule Altona"]
+    assert row[1:4] == ["4", "0", "3"] and row[4] == "mehr Vorschläge als Plätze"
