@@ -12,6 +12,7 @@ from matchmaker.db import Base, created_at, intpk
 #: Reason codes an office reviewer picks from when deciding.
 REASON_CODES: dict[str, tuple[str, str]] = {
     "good_fit": ("Passt gut", "Good fit"),
+    "topic_mismatch": ("Passt thematisch nicht", "Topic does not fit"),
     "wrong_field": ("Falsches Handlungsfeld", "Wrong field"),
     "trl_mismatch": ("TRL passt nicht", "TRL mismatch"),
     "group_at_capacity": ("Gruppe ausgelastet", "Group at capacity"),

@@ -208,3 +208,16 @@ def test_proposal_evidence_names_the_closest_sentence_pair(world) -> None:
     pair = office.get(f"/api/v1/proposals/{best}").json["evidence"]["pairs"][0]
     assert (pair["query_sentence"], pair["candidate_sentence"]) == (smelter, pumps)
     assert pair["similarity"] == 0.5 and 0.3 < pair["sentence_similarity"] <= 1.0
+
+
+def test_the_commonest_decline_reason_is_offered_and_recorded(world) -> None:
+    _cid, best, _low = _world_with_proposals(world)
+    office = world.browser("office@hamburg.example")
+    url = f"/office/proposals/{best}"
+    html = office.text(url)
+    assert '<option value="topic_mismatch"' in html and "Passt thematisch nicht" in html
+    response = office.post(
+        f"{url}/decide", {"to_status": "declined", "reason_code": "topic_mismatch"}, form_url=url
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "Passt thematisch nicht" in office.text(url)
