@@ -6,14 +6,14 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar, overload
 from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem
@@ -298,7 +298,41 @@ def validate_form(schema: type[M], data: Mapping[str, Any]) -> tuple[M | None, d
             else:
                 name = _model_error_field(str(err.get("msg", "")), schema.model_fields)
             errors.setdefault(name, _message(err))
+        for name, message in _model_rule_errors(schema, data, errors).items():
+            errors.setdefault(name, message)
         return None, errors
+
+
+def _model_rule_errors(
+    schema: type[BaseModel], data: Mapping[str, Any], errors: Mapping[str, str]
+) -> dict[str, str]:
+    """The schema's model-level rules ("after" validators, such as TRL target ≥ TRL now) checked
+    on the fields that are valid, so that a form shows every error at once: pydantic runs them
+    only when every field is valid. A rule that needs an invalid field is left for later."""
+    values: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        if name in errors or name not in data:
+            continue
+        annotation: Any = (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        try:
+            values[name] = TypeAdapter(annotation).validate_python(data[name], strict=False)
+        except (ValidationError, TypeError):
+            continue
+    partial = schema.model_construct(**values)
+    found: dict[str, str] = {}
+    for rule in schema.__pydantic_decorators__.model_validators.values():
+        if rule.info.mode != "after":
+            continue
+        try:
+            rule.func(partial)
+        except ValueError as exc:
+            name = _model_error_field(str(exc), schema.model_fields)
+            found.setdefault(name, translate_message(str(exc)))
+        except (AttributeError, TypeError):
+            continue  # the rule reads a field that is missing or invalid
+    return found
 
 
 def problem_errors(problem: Problem) -> dict[str, str]:

@@ -51,6 +51,13 @@ def test_bad_input_is_shown_beside_the_field_and_kept(world) -> None:
         response.get_data(as_text=True),
     )
     assert 'value="6" selected' in response.get_data(as_text=True)
+    # ... and together with the other errors, not only once they are fixed (issue 15).
+    response = browser.post(
+        "/challenges/new", challenge_form(title="", trl_now="6", trl_target="3")
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="title-error"' in html
+    assert re.search(r'id="trl_target-error">.*Muss mindestens der heutige TRL sein', html)
     assert browser.get("/challenges").get_data(as_text=True).count("challenge-card") == 0
 
 
