@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from matchmaker.fields import FIELD_KEYS
 
@@ -39,9 +40,29 @@ def clean_line(value: str) -> str:
     return value
 
 
-def Text(max_length: int) -> Any:
-    """A non-empty, stripped text without control characters (newlines allowed)."""
-    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
+def Text(max_length: int, min_length: int = 1) -> Any:
+    """A non-empty, stripped text without control characters (newlines allowed), of at least
+    ``min_length`` characters once stripped."""
+    if min_length <= 1:
+        return Annotated[
+            str, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)
+        ]
+
+    def at_least(value: str) -> str:
+        if len(value) < min_length:
+            raise PydanticCustomError(
+                "string_too_short",
+                "String should have at least {min_length} characters",
+                {"min_length": min_length},
+            )
+        return value
+
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length),
+        AfterValidator(_clean_text),
+        AfterValidator(at_least),
+    ]
 
 
 def Line(max_length: int) -> Any:

@@ -16,6 +16,8 @@ from matchmaker.languages import (
 )
 from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, StrictInput, Text
 
+#: A summary shorter than this cannot say what the problem is (nor be matched).
+SUMMARY_MIN = 10
 #: A challenge's deadline lies from this day on ...
 EARLIEST_DEADLINE = dt.date(2000, 1, 1)
 #: ... and at most this many years after today: a date outside is a typo ("0001-01-01",
@@ -53,7 +55,9 @@ Deadline = Annotated[
 
 class ChallengeIn(StrictInput):
     title: Line(200)  # type: ignore[valid-type]
-    summary: Text(20_000) = Field(description="Public summary: what research groups see")  # type: ignore[valid-type]
+    summary: Text(20_000, SUMMARY_MIN) = Field(  # type: ignore[valid-type]
+        description=f"Public summary: what research groups see (at least {SUMMARY_MIN} characters)"
+    )
     confidential: Text(50_000) | None = Field(  # type: ignore[valid-type]
         None, description="Shown to a group only after the office introduced it"
     )
@@ -80,7 +84,7 @@ class ChallengeIn(StrictInput):
 
 class ChallengePatch(StrictInput):
     title: Line(200) | None = None  # type: ignore[valid-type]
-    summary: Text(20_000) | None = None  # type: ignore[valid-type]
+    summary: Text(20_000, SUMMARY_MIN) | None = None  # type: ignore[valid-type]
     confidential: Text(50_000) | None = None  # type: ignore[valid-type]
     fields: FieldList | None = None
     trl_now: TRL | None = None

@@ -209,3 +209,19 @@ def test_every_change_is_audited(world) -> None:
         events = s.scalars(select(AuditEvent).where(AuditEvent.entity == "challenge")).all()
         assert [e.action for e in events] == ["create", "update", "archive"]
         assert events[1].changes == {"trl_now": [4, 5]}
+
+
+@pytest.mark.parametrize("summary", ["x", "Too short", "   short   "])
+def test_a_summary_too_short_to_say_anything_is_a_422_naming_it(world, summary) -> None:
+    r = world.company_a.post("/api/v1/challenges", challenge_body(summary=summary))
+    assert r.status_code == 422, r.json
+    assert any(e["field"] == "summary" for e in r.json["errors"]), r.json
+    cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
+    patch = world.company_a.patch(f"/api/v1/challenges/{cid}", {"summary": summary})
+    assert patch.status_code == 422 and patch.json["errors"][0]["field"] == "summary"
+    assert (
+        world.company_a.post(
+            "/api/v1/challenges", challenge_body(summary="Waste heat recovery.")
+        ).status_code
+        == 201
+    )

@@ -51,6 +51,13 @@ def test_bad_input_is_shown_beside_the_field_and_kept(world) -> None:
         response.get_data(as_text=True),
     )
     assert 'value="6" selected' in response.get_data(as_text=True)
+    # A one-character summary says nothing: refused beside the field, with the minimum.
+    response = browser.post("/challenges/new", challenge_form(summary="x"))
+    assert response.status_code == 422
+    assert re.search(
+        r'id="summary-error">.*Bitte schreiben Sie mindestens 10 Zeichen',
+        response.get_data(as_text=True),
+    )
     # ... and together with the other errors, not only once they are fixed (issue 15).
     response = browser.post(
         "/challenges/new", challenge_form(title="", trl_now="6", trl_target="3")
