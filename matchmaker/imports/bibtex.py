@@ -6,10 +6,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
+
 from matchmaker.groups.schemas import PublicationIn
 from matchmaker.web.helpers import validate_form
 
 MAX_ENTRIES = 200
+# Keys of a row the BibTeX parser could not read (never fields of a publication).
+FAILED = "_failed_key"
+FAILED_LINE = "_failed_line"
 
 
 @dataclass
@@ -50,18 +55,39 @@ def _bibtex(text: str) -> list[dict[str, str]]:
         )
     except Exception:  # a broken LaTeX macro: read the raw values instead
         library = bibtexparser.parse_string(text)
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for entry in library.entries:
         f = {k.lower(): v.value for k, v in entry.fields_dict.items()}
         rows.append(
-            {
-                "title": _clean(f.get("title")),
-                "abstract": _clean(f.get("abstract")),
-                "year": _year(f.get("year") or f.get("date")),
-                "doi": _clean(f.get("doi")),
-            }
+            (
+                entry.start_line or 0,
+                {
+                    "title": _clean(f.get("title")),
+                    "abstract": _clean(f.get("abstract")),
+                    "year": _year(f.get("year") or f.get("date")),
+                    "doi": _clean(f.get("doi")),
+                },
+            )
         )
-    return rows
+    # An entry the parser could not read is shown where it stood, named by its key and line,
+    # rather than silently left out of the count.
+    for block in library.failed_blocks:
+        raw = str(getattr(block, "raw", "") or "")
+        key = re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)", raw)
+        rows.append(
+            (
+                block.start_line or 0,
+                {
+                    "title": "",
+                    "abstract": "",
+                    "year": "",
+                    "doi": "",
+                    FAILED: key.group(1) if key else "",
+                    FAILED_LINE: str((block.start_line or 0) + 1),
+                },
+            )
+        )
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
 
 
 def _ris(text: str) -> list[dict[str, str]]:
@@ -92,6 +118,14 @@ def parse(text: str) -> tuple[str, list[Entry]]:
         return kind, []
     entries = []
     for row in rows[:MAX_ENTRIES]:
+        if FAILED in row:
+            message = gettext(
+                "entry %(key)s (line %(line)s) could not be read: check its braces and commas.",
+                key=row.pop(FAILED) or "?",
+                line=row.pop(FAILED_LINE),
+            )
+            entries.append(Entry(values=row, errors={"BibTeX": message}))
+            continue
         data = {k: (v or None) for k, v in row.items()}
         data["title"] = row["title"]
         publication, errors = validate_form(PublicationIn, data)

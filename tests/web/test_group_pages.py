@@ -178,3 +178,30 @@ def test_group_pages_are_for_groups_only(world) -> None:
         browser = world.browser(email)
         assert browser.get("/group/profile").status_code == 403
         assert browser.get("/group/matches").status_code == 403
+
+
+def test_a_broken_bibtex_entry_is_named_with_its_line_and_the_others_import(world) -> None:
+    text = (
+        "@article{good1, title={Heat pumps for dairies}, year={2021}}\n"
+        "@article{broken2, title={Unclosed title, year=2022}\n"
+        "@article{good3, title={Steam from waste heat}, year={2023}}\n"
+    )
+    browser = world.browser("lab@hs.example")
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": text, "action": "preview"},
+        form_url="/group/publications",
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "3 Einträge aus dem BibTeX-Text gelesen" in html
+    assert "Eintrag broken2 (Zeile 2) konnte nicht gelesen werden" in html
+    assert "Heat pumps for dairies" in html and "Steam from waste heat" in html
+    # The broken entry cannot be chosen; the two good ones are imported.
+    response = browser.post(
+        "/group/publications/import",
+        {"bib_text": text, "action": "import", "entry": ["0", "1", "2"]},
+        form_url="/group/publications",
+    )
+    assert response.status_code == 302
+    assert "2 Publikationen importiert." in browser.text("/group/publications")
