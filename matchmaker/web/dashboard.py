@@ -95,21 +95,34 @@ def funnel(session: Session, proposals: list[Proposal]) -> Chart:
 
 
 def co2(proposals: list[Proposal]) -> Chart:
-    """Expected CO2 saving (t/yr) of the distinct challenges at each depth of the pipeline."""
-    groups_of = {
-        gettext("In the pipeline"): ACTIVE,
-        gettext("Introduced or further"): INTRODUCED_STATUSES,
-        gettext("Collaboration"): frozenset({ProposalStatus.COLLABORATION}),
-    }
+    """Expected CO2 saving (t/yr) of the challenges by the furthest stage their open proposals
+    have reached, each challenge counted once; only what was introduced or went further is put
+    against the target (a proposal nobody has reviewed yet saves nothing)."""
+    order: dict[ProposalStatus, int] = {s: i for i, s in enumerate(STAGES)}
+    furthest: dict[int, tuple[int, float]] = {}
+    for p in proposals:
+        if p.status not in ACTIVE:
+            continue
+        stage = order[p.status]
+        saving = p.challenge.co2_saving_t or 0.0
+        if p.challenge.id not in furthest or stage > furthest[p.challenge.id][0]:
+            furthest[p.challenge.id] = (stage, saving)
+    buckets = [
+        (gettext("Collaboration"), {ProposalStatus.COLLABORATION}, True),
+        (gettext("In talks"), {ProposalStatus.IN_TALKS}, True),
+        (gettext("Introduced"), {ProposalStatus.INTRODUCED}, True),
+        (
+            gettext("Proposed, not yet introduced"),
+            {ProposalStatus.PROPOSED, ProposalStatus.SHORTLISTED},
+            False,
+        ),
+    ]
     rows: list[list[Any]] = []
-    for label, statuses in groups_of.items():
-        challenges = {
-            p.challenge.id: p.challenge.co2_saving_t or 0.0
-            for p in proposals
-            if p.status in statuses
-        }
-        total = round(sum(challenges.values()), 1)
-        rows.append([label, total, CO2_TARGET_T, round(100 * total / CO2_TARGET_T, 1)])
+    for label, statuses, counts in buckets:
+        stages = {order[s] for s in statuses}
+        total = round(float(sum(t for stage, t in furthest.values() if stage in stages)), 1)
+        share = round(100 * total / CO2_TARGET_T, 1) if counts else None
+        rows.append([label, total, CO2_TARGET_T if counts else None, share])
     return Chart(
         "co2",
         [

@@ -259,7 +259,8 @@ def _message(err: Mapping[str, Any]) -> str:
         return gettext("Must be at least %(n)s.", n=message_number(ctx.get("ge", ctx.get("gt"))))
     if kind in ("less_than_equal", "less_than"):
         return gettext("Must be at most %(n)s.", n=message_number(ctx.get("le", ctx.get("lt"))))
-    if kind == "string_too_short" and int(ctx.get("min_length") or 1) > 1:
+    typed = str(err.get("input") or "").strip()
+    if kind == "string_too_short" and typed and int(ctx.get("min_length") or 1) > 1:
         return gettext(
             "Please write at least %(n)s characters.", n=message_number(ctx["min_length"])
         )

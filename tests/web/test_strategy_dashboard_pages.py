@@ -77,7 +77,14 @@ def test_dashboard_charts_and_csv(world) -> None:
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "Herausforderungen"
-    assert [r[1] for r in rows[1:]] == ["15000.0", "15000.0", "12000.0"]
+    # Each challenge once, at the furthest stage of its proposals (issue 15: honest figures).
+    assert [r[0] for r in rows[1:]] == [
+        "Kooperation",
+        "Im Gespräch",
+        "Vorgestellt",
+        "Vorgeschlagen, noch nicht vorgestellt",
+    ]
+    assert [r[1] for r in rows[1:]] == ["12000.0", "0.0", "3000.0", "0.0"]
     funnel = list(
         csv.reader(
             io.StringIO(
@@ -124,3 +131,18 @@ def test_an_institution_whose_open_proposals_fill_its_capacity_has_no_room(world
     add_proposal(world.app, challenges[3], world.other_group_id, status="proposed")
     row = _load_rows(office)["Hochschule Altona"]
     assert row[1:4] == ["4", "0", "3"] and row[4] == "mehr Vorschläge als Plätze"
+
+
+def test_co2_counts_a_challenge_once_and_only_introduced_ones_against_the_target(world) -> None:
+    office = world.browser("office@hamburg.example")
+    both = post_challenge(world, title="Heat recovery at the smelter", co2_saving_t="5000")
+    proposed_only = post_challenge(world, title="Unreviewed idea", co2_saving_t="90000")
+    add_proposal(world.app, both, world.group_id, status="introduced")
+    add_proposal(world.app, both, world.other_group_id, status="proposed")
+    add_proposal(world.app, proposed_only, world.group_id, status="proposed")
+    text = office.get("/office/dashboard/co2.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = {r[0]: r for r in list(csv.reader(io.StringIO(text)))[1:]}
+    assert rows["Vorgestellt"][1:] == ["5000.0", "75000.0", "6.7"]
+    # 90,000 t of proposals nobody has reviewed are shown, but not as a share of the target.
+    assert rows["Vorgeschlagen, noch nicht vorgestellt"][1:] == ["90000.0", "", ""]
+    assert "120,0 %" not in office.text("/office/dashboard")
