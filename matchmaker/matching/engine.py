@@ -81,8 +81,6 @@ class Matcher:
         self._warm_lock = threading.Lock()
         self._stop_warming = threading.Event()
         self._shapes_warmed = False
-        self._dictionary: Dictionary | None = None
-        self._dictionary_opened = False
 
     @property
     def embedder(self) -> Embedder:
@@ -103,15 +101,8 @@ class Matcher:
     @property
     def dictionary(self) -> Dictionary | None:
         """The German-English dictionary for translated key terms (compiled on first use, once
-        per machine); None when it is not installed."""
-        if not self._dictionary_opened:
-            with self._model_lock:
-                if not self._dictionary_opened:
-                    self._dictionary = open_dictionary(
-                        self.settings.dictionary, Path(self.settings.encoder_cache)
-                    )
-                    self._dictionary_opened = True
-        return self._dictionary
+        per machine, and opened once per process); None when it is not installed."""
+        return open_dictionary(self.settings.dictionary, Path(self.settings.encoder_cache))
 
     @property
     def model_loaded(self) -> bool:

@@ -16,7 +16,6 @@ English phrases (one to three words) of the same sense.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import math
 import os
@@ -25,10 +24,10 @@ import sqlite3
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from matchmaker.ranking.files import exclusive_lock
 from matchmaker.ranking.lexical import analyse, term, words
 from matchmaker.ranking.types import Passage, TermPair
 
@@ -94,17 +93,6 @@ def _stems(phrase: str) -> str:
     return " ".join(term(w) for w in words(phrase))
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _stamp(source: Path) -> str:
     st = source.stat()
     return f"{FORMAT}:{st.st_size}:{st.st_mtime_ns}"
@@ -127,7 +115,7 @@ def compile_dictionary(source: Path, target: Path) -> Path:
     stamp = _stamp(source)
     if _current(target, stamp):
         return target
-    with _locked(target):
+    with exclusive_lock(target.with_suffix(".lock")):
         if _current(target, stamp):
             return target
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
