@@ -8,15 +8,11 @@ from pathlib import Path
 import click
 
 from matchmaker.cli.common import command_app
+from matchmaker.ranking.cli import data_option, folder_option
 
 
 @click.command("learn")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for reranker.joblib and reranker.json (default models/).",
-)
+@folder_option("--out", "Folder for reranker.joblib and reranker.json (default models/).")
 @click.option(
     "--min-decisions",
     type=click.IntRange(min=1),
@@ -53,12 +49,7 @@ def learn_command(out: Path | None, min_decisions: int | None) -> None:
 
 
 @click.command("simulate")
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with challenges.jsonl, groups.jsonl, judgements.jsonl (default seed_data/).",
-)
+@data_option()
 @click.option(
     "--preference",
     type=click.Choice(["reaches_target", "relevance_only"]),
@@ -69,11 +60,8 @@ def learn_command(out: Path | None, min_decisions: int | None) -> None:
 @click.option("--k", type=click.IntRange(min=1), default=5, help="Proposals per challenge; P@k.")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, help="Review rounds.")
 @click.option("--splits", type=click.IntRange(min=1), default=3, help="Random held-out splits.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for the curve (JSON) and the final model (default models/simulation/).",
+@folder_option(
+    "--out", "Folder for the curve (JSON) and the final model (default models/simulation/)."
 )
 @click.option(
     "--plot",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +20,8 @@ from matchmaker.ranking.embed import Embedder
 #: Largest |nDCG@10 - torch fp32| and smallest mean cosine to torch fp32 a default backend may have.
 GATE_NDCG = 0.005
 GATE_COSINE = 0.999
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _embedder(backend: str | None = None) -> Embedder:
@@ -131,13 +135,25 @@ def _backends(
     return chosen or [None]
 
 
+def data_option() -> Callable[[F], F]:
+    """``--data``: the folder of a labelled set (default ``seed_data/``)."""
+    return click.option(
+        "--data",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        help="Folder with challenges.jsonl, groups.jsonl, judgements.jsonl (default seed_data/).",
+    )
+
+
+def folder_option(name: str, help: str) -> Callable[[F], F]:
+    """An optional output folder ``name`` (``--out``)."""
+    return click.option(
+        name, type=click.Path(file_okay=False, path_type=Path), default=None, help=help
+    )
+
+
 @click.command("evaluate")
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with challenges.jsonl, groups.jsonl, judgements.jsonl (default seed_data/).",
-)
+@data_option()
 @click.option(
     "--backend",
     "backends",

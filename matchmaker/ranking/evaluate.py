@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -121,60 +122,47 @@ class Evaluation:
         judged challenges'; rows of two evaluations of the same data correspond."""
         return np.concatenate([self.group_vectors, *self.query_vectors]).astype(np.float32)
 
-    def with_lexical(self, analyzer: str) -> CandidateIndex:
-        """The same index with another lexical analyzer (no re-embedding)."""
+    def _variant(
+        self,
+        *,
+        analyzer: str | None = None,
+        centre: bool = True,
+        calibrate: bool = True,
+        hubness: bool = True,
+    ) -> CandidateIndex:
+        """The same index (no re-embedding) with another lexical analyzer, or with the
+        hubness correction, the calibration or the centring left out (each implies the next)."""
         ix = self.index
+        options: dict[str, Any] = {"lexical_analyzer": analyzer} if analyzer else {}
+        if centre:
+            options |= {"centring": ix.centring, "centre": ix.centring is not None}
+            if calibrate:
+                options["calibration"] = ix.calibration
+        else:
+            options["centre"] = False
         index = CandidateIndex(
-            ix.candidates,
-            ix.passages,
-            self.group_vectors,
-            embedder=ix.embedder,
-            lexical_analyzer=analyzer,
-            centring=ix.centring,
-            centre=ix.centring is not None,
-            calibration=ix.calibration,
+            ix.candidates, ix.passages, self.group_vectors, embedder=ix.embedder, **options
         )
-        index.hubness = ix.hubness
+        if centre and calibrate and hubness:
+            index.hubness = ix.hubness
         index.dictionary = ix.dictionary
         return index
+
+    def with_lexical(self, analyzer: str) -> CandidateIndex:
+        """The same index with another lexical analyzer (no re-embedding)."""
+        return self._variant(analyzer=analyzer)
 
     def without_hubness(self) -> CandidateIndex:
         """The same (centred, calibrated) index without the hubness correction."""
-        ix = self.index
-        index = CandidateIndex(
-            ix.candidates,
-            ix.passages,
-            self.group_vectors,
-            embedder=ix.embedder,
-            centring=ix.centring,
-            centre=ix.centring is not None,
-            calibration=ix.calibration,
-        )
-        index.dictionary = ix.dictionary
-        return index
+        return self._variant(hubness=False)
 
     def without_calibration(self) -> CandidateIndex:
         """The same (centred) index without the language-pair calibration or hubness."""
-        ix = self.index
-        index = CandidateIndex(
-            ix.candidates,
-            ix.passages,
-            self.group_vectors,
-            embedder=ix.embedder,
-            centring=ix.centring,
-            centre=ix.centring is not None,
-        )
-        index.dictionary = ix.dictionary
-        return index
+        return self._variant(calibrate=False)
 
     def without_centring(self) -> CandidateIndex:
         """The same index without language centring (for the comparison in the report)."""
-        ix = self.index
-        index = CandidateIndex(
-            ix.candidates, ix.passages, self.group_vectors, embedder=ix.embedder, centre=False
-        )
-        index.dictionary = ix.dictionary
-        return index
+        return self._variant(centre=False)
 
     def languages(self) -> tuple[list[str], list[str]]:
         """The language of each judged challenge and of each group (its own text's)."""

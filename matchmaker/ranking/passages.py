@@ -70,28 +70,46 @@ def _split_word(word: str, count_tokens: Callable[[str], int], max_tokens: int) 
     return pieces
 
 
+def _pack(
+    units: list[str],
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    split_unit: Callable[[str], list[str]],
+) -> list[str]:
+    """Join consecutive ``units`` with spaces into chunks of at most ``max_tokens`` word pieces;
+    a unit longer than the window alone is cut by ``split_unit``."""
+    chunks: list[str] = []
+    current: list[str] = []
+    used = 0
+    for unit in units:
+        # Word pieces (BERT-style tokenizers) never span white space, so the count of a join is
+        # the sum of the counts: one tokenizer call per unit, none per candidate chunk.
+        n = count_tokens(unit)
+        if n > max_tokens:
+            if current:
+                chunks.append(" ".join(current))
+                current, used = [], 0
+            chunks.extend(split_unit(unit))
+            continue
+        if current and used + n > max_tokens:
+            chunks.append(" ".join(current))
+            current, used = [], 0
+        current.append(unit)
+        used += n
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
+
+
 def _split_long_sentence(
     sentence: str, count_tokens: Callable[[str], int], max_tokens: int
 ) -> list[str]:
-    chunks: list[str] = []
-    words: list[str] = []
-    used = 0
-    for word in sentence.split():
-        n = count_tokens(word)
-        if n > max_tokens:
-            if words:
-                chunks.append(" ".join(words))
-                words, used = [], 0
-            chunks.extend(_split_word(word, count_tokens, max_tokens))
-            continue
-        if words and used + n > max_tokens:
-            chunks.append(" ".join(words))
-            words, used = [], 0
-        words.append(word)
-        used += n
-    if words:
-        chunks.append(" ".join(words))
-    return chunks
+    return _pack(
+        sentence.split(),
+        count_tokens,
+        max_tokens,
+        lambda word: _split_word(word, count_tokens, max_tokens),
+    )
 
 
 def split_passages(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
@@ -102,27 +120,12 @@ def split_passages(text: str, count_tokens: Callable[[str], int], max_tokens: in
     """
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
-    passages: list[str] = []
-    current: list[str] = []
-    used = 0
-    for sentence in split_sentences(text):
-        # Word pieces (BERT-style tokenizers) never span white space, so the count of a join is
-        # the sum of the counts: one tokenizer call per sentence, none per candidate passage.
-        n = count_tokens(sentence)
-        if n > max_tokens:
-            if current:
-                passages.append(" ".join(current))
-                current, used = [], 0
-            passages.extend(_split_long_sentence(sentence, count_tokens, max_tokens))
-            continue
-        if current and used + n > max_tokens:
-            passages.append(" ".join(current))
-            current, used = [], 0
-        current.append(sentence)
-        used += n
-    if current:
-        passages.append(" ".join(current))
-    return passages
+    return _pack(
+        split_sentences(text),
+        count_tokens,
+        max_tokens,
+        lambda sentence: _split_long_sentence(sentence, count_tokens, max_tokens),
+    )
 
 
 def _titled(title: str, text: str) -> str:
