@@ -30,6 +30,30 @@ def text_filter(q: str, *columns: InstrumentedAttribute[Any]) -> Any:
     return and_(*conditions)
 
 
+def filtered_page(
+    session: Session,
+    stmt: Select[Any],
+    model: Any,
+    query: Any,
+    text_columns: tuple[InstrumentedAttribute[Any], ...],
+    order_by: Any = None,
+) -> tuple[list[Any], int]:
+    """One page of ``stmt`` narrowed by a list query's common members: ``archived`` (archived
+    rows instead of live ones), ``q`` (every word in one of ``text_columns``) and, where the
+    query has it, ``field`` (any of these fields of action); ordered by ``order_by`` (the id)."""
+    archived = model.archived_at
+    stmt = stmt.where(archived.is_not(None) if query.archived else archived.is_(None))
+    if query.q:
+        stmt = stmt.where(text_filter(query.q, *text_columns))
+    stmt = stmt.order_by(model.id if order_by is None else order_by)
+    wanted = set(getattr(query, "field", None) or ())
+    if wanted:
+        # Fields live in a JSON list: filter in Python over the narrowed set, then paginate.
+        ids = [row.id for row in session.scalars(stmt) if set(row.fields) & wanted]
+        stmt = stmt.where(model.id.in_(ids))
+    return paginate(session, stmt, query)
+
+
 def apply_patch(
     obj: Any,
     patch: BaseModel,

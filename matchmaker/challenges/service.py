@@ -13,7 +13,7 @@ from matchmaker.api.problems import field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.challenges.schemas import ChallengeIn, ChallengePatch, ChallengeQuery
-from matchmaker.crud import apply_patch, paginate, text_filter
+from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
@@ -121,21 +121,11 @@ def list_challenges(
 ) -> tuple[list[Challenge], int]:
     """A page of the challenges ``user`` may read, filtered."""
     stmt = select(Challenge).where(visible_condition(user))
-    stmt = stmt.where(
-        Challenge.archived_at.is_not(None) if query.archived else Challenge.archived_at.is_(None)
-    )
     if query.status is not None:
         stmt = stmt.where(Challenge.status == query.status)
     if query.organisation_id is not None:
         stmt = stmt.where(Challenge.organisation_id == query.organisation_id)
-    if query.q:
-        stmt = stmt.where(text_filter(query.q, Challenge.title, Challenge.summary))
-    rows = stmt.order_by(Challenge.id)
-    if query.field:
-        # Fields live in a JSON list; filter in Python over the narrowed set, then paginate.
-        ids = [c.id for c in session.scalars(rows) if set(c.fields) & set(query.field)]
-        rows = select(Challenge).where(Challenge.id.in_(ids)).order_by(Challenge.id)
-    return paginate(session, rows, query)
+    return filtered_page(session, stmt, Challenge, query, (Challenge.title, Challenge.summary))
 
 
 def _company_for(session: Session, user: User, organisation_id: int | None) -> Organisation:

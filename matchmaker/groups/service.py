@@ -11,7 +11,7 @@ from matchmaker import languages
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
-from matchmaker.crud import apply_patch, paginate, text_filter
+from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
@@ -81,24 +81,10 @@ def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
 def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup], int]:
     """A page of research groups, filtered."""
     stmt = select(ResearchGroup).options(selectinload(ResearchGroup.publications))
-    stmt = stmt.where(
-        ResearchGroup.archived_at.is_not(None)
-        if query.archived
-        else ResearchGroup.archived_at.is_(None)
-    )
     if query.institution_id is not None:
         stmt = stmt.where(ResearchGroup.institution_id == query.institution_id)
-    if query.q:
-        stmt = stmt.where(
-            text_filter(
-                query.q, ResearchGroup.name, ResearchGroup.capabilities, ResearchGroup.methods
-            )
-        )
-    stmt = stmt.order_by(ResearchGroup.id)
-    if query.field:
-        ids = [r.id for r in session.scalars(stmt) if set(r.fields) & set(query.field)]
-        stmt = select(ResearchGroup).where(ResearchGroup.id.in_(ids)).order_by(ResearchGroup.id)
-    return paginate(session, stmt, query)
+    columns = (ResearchGroup.name, ResearchGroup.capabilities, ResearchGroup.methods)
+    return filtered_page(session, stmt, ResearchGroup, query, columns)
 
 
 def _institution_for(session: Session, user: User, institution_id: int | None) -> Organisation:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts.models import User
 from matchmaker.api.problems import Problem, not_found
 from matchmaker.audit.service import record
-from matchmaker.crud import apply_patch, paginate, text_filter
+from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
 from matchmaker.organisations.models import Organisation
 from matchmaker.organisations.schemas import OrganisationIn, OrganisationPatch, OrganisationQuery
@@ -53,16 +53,10 @@ def list_organisations(
     session: Session, query: OrganisationQuery
 ) -> tuple[list[Organisation], int]:
     stmt = select(Organisation)
-    stmt = stmt.where(
-        Organisation.archived_at.is_not(None)
-        if query.archived
-        else Organisation.archived_at.is_(None)
-    )
     if query.kind is not None:
         stmt = stmt.where(Organisation.kind == query.kind)
-    if query.q:
-        stmt = stmt.where(text_filter(query.q, Organisation.name, Organisation.city))
-    return paginate(session, stmt.order_by(Organisation.name), query)
+    columns = (Organisation.name, Organisation.city)
+    return filtered_page(session, stmt, Organisation, query, columns, Organisation.name)
 
 
 def create_organisation(session: Session, user: User, data: OrganisationIn) -> Organisation:

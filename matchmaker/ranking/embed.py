@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -72,12 +72,15 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(
-            list(texts),
-            batch_size=batch_size,
-            show_progress_bar=show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
+            list(texts), batch_size=batch_size, show_progress_bar=show_progress, **self._options
         )
+        return self._finish(vectors)
+
+    #: Keyword arguments of ``SentenceTransformer.encode`` (a subclass may change the precision).
+    _options: ClassVar[dict[str, Any]] = {"convert_to_numpy": True, "normalize_embeddings": True}
+
+    def _finish(self, vectors: Any) -> np.ndarray:
+        """The library's output as unit-length float32 rows."""
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:

@@ -118,22 +118,20 @@ def _torch_module(src: Path) -> Any:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+        def encode(self, attention_mask: Any, **inputs: Any) -> Any:
             hidden = self.base(
-                input_ids=input_ids,
                 attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(input_ids),
+                token_type_ids=torch.zeros_like(attention_mask),
+                **inputs,
             ).last_hidden_state
             return self.pool(hidden, attention_mask)
 
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.encode(attention_mask, input_ids=input_ids)
+
     class EmbeddingsEncoder(Encoder):
         def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
-            hidden = self.base(
-                inputs_embeds=inputs_embeds,
-                attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(attention_mask),
-            ).last_hidden_state
-            return self.pool(hidden, attention_mask)
+            return self.encode(attention_mask, inputs_embeds=inputs_embeds)
 
     if _external_embeddings(src):
         return EmbeddingsEncoder().eval()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,16 +22,7 @@ class TorchBf16Embedder(SentenceTransformerEmbedder):
 
         self._model.to(torch.bfloat16)
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
-    ) -> NDArray[np.float32]:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=batch_size,
-            show_progress_bar=show_progress,
-            convert_to_tensor=True,
-            normalize_embeddings=False,
-        )
+    _options: ClassVar[dict[str, Any]] = {"convert_to_tensor": True, "normalize_embeddings": False}
+
+    def _finish(self, vectors: Any) -> NDArray[np.float32]:
         return _normalise(vectors.float().cpu().numpy())
