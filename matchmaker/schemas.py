@@ -99,6 +99,11 @@ class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def page_of(items: list[Any], query: PageQuery, total: int) -> dict[str, Any]:
+    """A :class:`Page` of ``items``, the ``query``'s page of ``total`` rows."""
+    return {"items": items, "page": query.page, "per_page": query.per_page, "total": total}
+
+
 class PageQuery(BaseModel):
     """Pagination and text search parameters shared by every list."""
 

@@ -10,7 +10,7 @@ from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service
 from matchmaker.challenges.schemas import ChallengeIn, ChallengeOut, ChallengePatch, ChallengeQuery
 from matchmaker.db import get_session
-from matchmaker.schemas import Page
+from matchmaker.schemas import Page, page_of
 
 bp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges")
 
@@ -25,12 +25,7 @@ bp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges")
 def list_challenges(query: ChallengeQuery) -> dict[str, Any]:
     session = get_session()
     rows, total = service.list_challenges(session, g.user, query)
-    return {
-        "items": [service.to_out(session, g.user, c) for c in rows],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": total,
-    }
+    return page_of([service.to_out(session, g.user, c) for c in rows], query, total)
 
 
 @endpoint(

@@ -18,7 +18,7 @@ from matchmaker.groups.schemas import (
     PublicationOut,
     PublicationPatch,
 )
-from matchmaker.schemas import Page
+from matchmaker.schemas import Page, page_of
 
 bp = Blueprint("groups", __name__, url_prefix="/api/v1/groups")
 EDITORS = ("group", "office", "admin")
@@ -27,12 +27,7 @@ EDITORS = ("group", "office", "admin")
 @endpoint(bp, "", summary="List research groups", query=GroupQuery, response=Page[GroupOut])
 def list_groups(query: GroupQuery) -> dict[str, Any]:
     rows, total = service.list_groups(get_session(), query)
-    return {
-        "items": [service.to_out(g.user, r) for r in rows],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": total,
-    }
+    return page_of([service.to_out(g.user, r) for r in rows], query, total)
 
 
 @endpoint(

@@ -15,7 +15,7 @@ from matchmaker.organisations.schemas import (
     OrganisationPatch,
     OrganisationQuery,
 )
-from matchmaker.schemas import Page
+from matchmaker.schemas import Page, page_of
 
 bp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations")
 OFFICE = ("office", "admin")
@@ -26,12 +26,7 @@ OFFICE = ("office", "admin")
 )
 def list_organisations(query: OrganisationQuery) -> dict[str, Any]:
     rows, total = service.list_organisations(get_session(), query)
-    return {
-        "items": [service.to_out(o) for o in rows],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": total,
-    }
+    return page_of([service.to_out(o) for o in rows], query, total)
 
 
 @endpoint(
