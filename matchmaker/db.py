@@ -7,12 +7,13 @@ job that owns the unit of work commits once, so a rejected request writes nothin
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -56,6 +57,17 @@ created_at = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow,
 updated_at = Annotated[
     dt.datetime, mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 ]
+
+
+def value_enum(enum_type: type[enum.Enum], length: int = 20) -> Enum:
+    """A column type storing a Python enum by its values (not names) as plain text, checked
+    in Python rather than by a database enum type (migrations stay portable)."""
+    return Enum(
+        enum_type,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Base(DeclarativeBase):

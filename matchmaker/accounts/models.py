@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.db import Base, created_at, intpk
+from matchmaker.db import Base, created_at, intpk, value_enum
 from matchmaker.organisations.models import Organisation
 
 
@@ -19,10 +19,6 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
-
-
 class User(Base):
     """A person who signs in: a company's manager, a lab head, the office, or an admin."""
 
@@ -31,9 +27,7 @@ class User(Base):
     id: Mapped[intpk]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=_values)
-    )
+    role: Mapped[Role] = mapped_column(value_enum(Role))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("research_groups.id"))
     password_hash: Mapped[str | None] = mapped_column(String(300))

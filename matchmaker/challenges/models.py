@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, false
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
 from matchmaker.organisations.models import Organisation
 
 
@@ -24,10 +24,6 @@ class BudgetBand(enum.StrEnum):
     FROM_50K_TO_250K = "50k_250k"
     FROM_250K_TO_1M = "250k_1m"
     GT_1M = "gt_1m"
-
-
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
 
 
 class Challenge(Base):
@@ -48,13 +44,11 @@ class Challenge(Base):
     fields: Mapped[list[str]]
     trl_now: Mapped[int]
     trl_target: Mapped[int]
-    budget_band: Mapped[BudgetBand] = mapped_column(
-        Enum(BudgetBand, native_enum=False, length=20, values_callable=_values)
-    )
+    budget_band: Mapped[BudgetBand] = mapped_column(value_enum(BudgetBand))
     deadline: Mapped[dt.date | None]
     co2_saving_t: Mapped[float | None]
     status: Mapped[ChallengeStatus] = mapped_column(
-        Enum(ChallengeStatus, native_enum=False, length=20, values_callable=_values),
+        value_enum(ChallengeStatus),
         default=ChallengeStatus.DRAFT,
         index=True,
     )

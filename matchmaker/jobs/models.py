@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.db import Base, created_at, intpk
+from matchmaker.db import Base, created_at, intpk, value_enum
 
 
 class JobKind(enum.StrEnum):
@@ -24,21 +24,15 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
-
-
 class Job(Base):
     """A background job (import or re-embedding) with its progress and outcome."""
 
     __tablename__ = "jobs"
 
     id: Mapped[intpk]
-    kind: Mapped[JobKind] = mapped_column(
-        Enum(JobKind, native_enum=False, length=20, values_callable=_values)
-    )
+    kind: Mapped[JobKind] = mapped_column(value_enum(JobKind))
     status: Mapped[JobStatus] = mapped_column(
-        Enum(JobStatus, native_enum=False, length=20, values_callable=_values),
+        value_enum(JobStatus),
         default=JobStatus.QUEUED,
     )
     done: Mapped[int] = mapped_column(default=0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
 
 
 class InterestSide(enum.StrEnum):
@@ -19,10 +19,6 @@ class InterestSide(enum.StrEnum):
 class InterestValue(enum.StrEnum):
     INTERESTED = "interested"
     NOT_FOR_US = "not_for_us"
-
-
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
 
 
 class StatedInterest(Base):
@@ -41,12 +37,8 @@ class StatedInterest(Base):
     group_id: Mapped[int] = mapped_column(
         ForeignKey("research_groups.id", ondelete="CASCADE"), index=True
     )
-    side: Mapped[InterestSide] = mapped_column(
-        Enum(InterestSide, native_enum=False, length=20, values_callable=_values)
-    )
-    value: Mapped[InterestValue] = mapped_column(
-        Enum(InterestValue, native_enum=False, length=20, values_callable=_values)
-    )
+    side: Mapped[InterestSide] = mapped_column(value_enum(InterestSide))
+    value: Mapped[InterestValue] = mapped_column(value_enum(InterestValue))
     reason: Mapped[str] = mapped_column(String(500), default="")
     stated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]

@@ -6,11 +6,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.challenges.models import Challenge
-from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
 from matchmaker.groups.models import ResearchGroup
 
 
@@ -29,10 +29,6 @@ INTRODUCED_STATUSES = frozenset(
 )
 
 
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
-
-
 class RunStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -47,7 +43,7 @@ class MatchingRun(Base):
 
     id: Mapped[intpk]
     status: Mapped[RunStatus] = mapped_column(
-        Enum(RunStatus, native_enum=False, length=20, values_callable=_values),
+        value_enum(RunStatus),
         default=RunStatus.QUEUED,
     )
     k: Mapped[int]
@@ -81,7 +77,7 @@ class Proposal(Base):
     strategy_version: Mapped[int]
     scorer: Mapped[str] = mapped_column(String(40), default="formula")
     status: Mapped[ProposalStatus] = mapped_column(
-        Enum(ProposalStatus, native_enum=False, length=20, values_callable=_values),
+        value_enum(ProposalStatus),
         default=ProposalStatus.PROPOSED,
         index=True,
     )

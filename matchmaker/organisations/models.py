@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
 
 
 class OrganisationKind(enum.StrEnum):
@@ -23,14 +23,7 @@ class Organisation(Base):
 
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[OrganisationKind] = mapped_column(
-        Enum(
-            OrganisationKind,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[OrganisationKind] = mapped_column(value_enum(OrganisationKind))
     city: Mapped[str] = mapped_column(String(120), default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
