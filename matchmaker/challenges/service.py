@@ -17,7 +17,8 @@ from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
-from matchmaker.organisations.models import Organisation, OrganisationKind
+from matchmaker.organisations.models import OrganisationKind
+from matchmaker.organisations.service import owning_organisation
 
 #: Statuses whose public summary research groups may read.
 PUBLIC_STATUSES = (ChallengeStatus.OPEN, ChallengeStatus.MATCHED)
@@ -128,29 +129,23 @@ def list_challenges(
     return filtered_page(session, stmt, Challenge, query, (Challenge.title, Challenge.summary))
 
 
-def _company_for(session: Session, user: User, organisation_id: int | None) -> Organisation:
-    if user.role == Role.COMPANY:
-        if organisation_id is not None and organisation_id != user.organisation_id:
-            raise field_error("organisation_id", "a company posts challenges for itself only")
-        org = user.organisation
-    elif user.role in (Role.OFFICE, Role.ADMIN):
-        if organisation_id is None:
-            raise field_error(
-                "organisation_id", "the office names the company a challenge belongs to"
-            )
-        org = session.get(Organisation, organisation_id)
-    else:
-        raise forbidden("Only companies and the office post challenges.")
-    if org is None or org.archived_at is not None:
-        raise field_error("organisation_id", "no such organisation")
-    if org.kind != OrganisationKind.COMPANY:
-        raise field_error("organisation_id", "challenges belong to companies")
-    return org
-
-
 def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challenge:
     """Post a challenge for the user's company (or, for the office, the named company)."""
-    org = _company_for(session, user, data.organisation_id)
+    org = owning_organisation(
+        session,
+        user,
+        data.organisation_id,
+        role=Role.COMPANY,
+        kind=OrganisationKind.COMPANY,
+        field="organisation_id",
+        messages=(
+            "a company posts challenges for itself only",
+            "the office names the company a challenge belongs to",
+            "Only companies and the office post challenges.",
+            "no such organisation",
+            "challenges belong to companies",
+        ),
+    )
     values = data.model_dump(exclude={"organisation_id"})
     values["confidential"] = values["confidential"] or ""
     # Detected from the public text only: the confidential part never leaves the company.

@@ -23,6 +23,7 @@ from matchmaker.groups.schemas import (
 )
 from matchmaker.matching import index_state
 from matchmaker.organisations.models import Organisation, OrganisationKind
+from matchmaker.organisations.service import owning_organisation
 
 
 def may_edit(user: User, group: ResearchGroup) -> bool:
@@ -88,28 +89,28 @@ def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup
 
 
 def _institution_for(session: Session, user: User, institution_id: int | None) -> Organisation:
-    if user.role == Role.GROUP:
-        if user.group_id is not None:
-            raise Problem(
-                409,
-                "Conflict",
-                "Your account has a group profile already; edit it instead.",
-                code="conflict",
-            )
-        if institution_id is not None and institution_id != user.organisation_id:
-            raise field_error("institution_id", "a group registers at its own institution")
-        org = user.organisation
-    elif user.role in (Role.OFFICE, Role.ADMIN):
-        if institution_id is None:
-            raise field_error("institution_id", "the office names the institution of a group")
-        org = session.get(Organisation, institution_id)
-    else:
-        raise forbidden("Only research groups and the office register groups.")
-    if org is None or org.archived_at is not None:
-        raise field_error("institution_id", "no such institution")
-    if org.kind != OrganisationKind.INSTITUTION:
-        raise field_error("institution_id", "research groups belong to research institutions")
-    return org
+    if user.role == Role.GROUP and user.group_id is not None:
+        raise Problem(
+            409,
+            "Conflict",
+            "Your account has a group profile already; edit it instead.",
+            code="conflict",
+        )
+    return owning_organisation(
+        session,
+        user,
+        institution_id,
+        role=Role.GROUP,
+        kind=OrganisationKind.INSTITUTION,
+        field="institution_id",
+        messages=(
+            "a group registers at its own institution",
+            "the office names the institution of a group",
+            "Only research groups and the office register groups.",
+            "no such institution",
+            "research groups belong to research institutions",
+        ),
+    )
 
 
 def create_group(session: Session, user: User, data: GroupIn) -> ResearchGroup:

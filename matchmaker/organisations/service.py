@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker.accounts.models import User
-from matchmaker.api.problems import Problem, not_found
+from matchmaker.accounts.models import Role, User
+from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
-from matchmaker.organisations.models import Organisation
+from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.organisations.schemas import OrganisationIn, OrganisationPatch, OrganisationQuery
 
 
@@ -83,3 +83,35 @@ def archive_organisation(session: Session, user: User, org: Organisation) -> Non
     if org.archived_at is None:
         org.archived_at = utcnow()
         record(session, user.id, "organisation", org.id, "archive")
+
+
+def owning_organisation(
+    session: Session,
+    user: User,
+    organisation_id: int | None,
+    *,
+    role: Role,
+    kind: OrganisationKind,
+    field: str,
+    messages: tuple[str, str, str, str, str],
+) -> Organisation:
+    """The organisation a new object of ``user`` belongs to: a ``role`` user's own (naming
+    another is refused), or the one the office names; it must be live and of ``kind``.
+    ``messages``: naming another, the office naming none, a user of another role, no such
+    organisation, one of the wrong kind."""
+    other, unnamed, not_allowed, missing, wrong_kind = messages
+    if user.role == role:
+        if organisation_id is not None and organisation_id != user.organisation_id:
+            raise field_error(field, other)
+        org = user.organisation
+    elif user.role in (Role.OFFICE, Role.ADMIN):
+        if organisation_id is None:
+            raise field_error(field, unnamed)
+        org = session.get(Organisation, organisation_id)
+    else:
+        raise forbidden(not_allowed)
+    if org is None or org.archived_at is not None:
+        raise field_error(field, missing)
+    if org.kind != kind:
+        raise field_error(field, wrong_kind)
+    return org
