@@ -14,8 +14,8 @@ from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.crud import paginate, text_filter
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.mail import Mail
-from matchmaker.organisations.models import Organisation
 from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
+from matchmaker.organisations.models import Organisation
 from matchmaker.review.mails import introduction_mails
 from matchmaker.review.models import REASON_CODES, Decision
 from matchmaker.review.schemas import ProposalQuery
@@ -58,11 +58,7 @@ def proposals_statement(session: Session, user: User, query: ProposalQuery) -> S
 
     ``query.q`` finds every word in the challenge's title, its company, the group's name or its
     institution (case-insensitive)."""
-    stmt = (
-        select(Proposal)
-        .options(*_queue_rows())
-        .where(visible_condition(user))
-    )
+    stmt = select(Proposal).options(*_queue_rows()).where(visible_condition(user))
     if query.status:
         stmt = stmt.where(Proposal.status.in_(query.status))
     if query.challenge_id:
@@ -98,9 +94,7 @@ def _matching_text(q: str) -> Select[Any]:
         .join(company, Challenge.organisation_id == company.id)
         .join(ResearchGroup, Proposal.group_id == ResearchGroup.id)
         .join(institution, ResearchGroup.institution_id == institution.id)
-        .where(
-            text_filter(q, Challenge.title, company.name, ResearchGroup.name, institution.name)
-        )
+        .where(text_filter(q, Challenge.title, company.name, ResearchGroup.name, institution.name))
     )
 
 

@@ -305,7 +305,7 @@ def matches() -> Any:
         current_app.logger.exception("matches for group %s failed", group.id)
         unavailable = True
     pages = max(1, -(-total // MATCHES_PER_PAGE))
-    kept = {"q": q} if q else {}
+    kept: dict[str, Any] = {"q": q} if q else {}
     return render_template(
         "group/matches.html",
         group=group,

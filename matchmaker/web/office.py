@@ -66,7 +66,7 @@ def queue() -> Any:
     ).all()
     pages = max(1, -(-total // PER_PAGE))
     # The links keep the filters and the search; an empty one is left out of the URL.
-    kept = {k: v for k, v in filters.items() if v}
+    kept: dict[str, Any] = {k: v for k, v in filters.items() if v}
     return render_template(
         "office/queue.html",
         rows=rows,

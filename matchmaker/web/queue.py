@@ -18,6 +18,7 @@ from matchmaker.web.helpers import STATUS_LABELS
 from matchmaker.web.i18n import current_language
 from matchmaker.web.search import search_text
 
+
 def queue_filters(args: Mapping[str, Any]) -> dict[str, str]:
     """The queue's filters as the page shows them (unknown values are shown as "all")."""
     status = str(args.get("status", ""))
