@@ -137,6 +137,9 @@ def test_no_page_scrolls_sideways_on_a_phone(phone, site, matched, lang, tmp_pat
         ("/office/proposals?q=w%C3%A4rme", "queue-search"),
         ("/office/dashboard", "dashboard"),
         ("/challenges", "office-challenges"),
+        ("/office/strategy", "strategy"),
+        ("/office/matching", "matching"),
+        ("/account/tokens", "tokens"),
     ]:
         phone.goto(url)
         assert no_horizontal_scroll(phone), f"{url} scrolls sideways at 375 px ({lang})"
@@ -145,6 +148,8 @@ def test_no_page_scrolls_sideways_on_a_phone(phone, site, matched, lang, tmp_pat
     phone.context.clear_cookies()
     sign_in(phone, site.company_email)
     _language(phone, lang)
+    phone.goto("/challenges/new")
+    assert no_horizontal_scroll(phone), f"/challenges/new scrolls sideways at 375 px ({lang})"
     for url, name in [
         ("/challenges", "company-challenges"),
         (f"/challenges/{matched['id']}", "challenge"),
@@ -173,6 +178,10 @@ def test_no_page_scrolls_sideways_on_a_phone(phone, site, matched, lang, tmp_pat
     phone.locator("a[rel=next]").click()
     expect(phone).to_have_url(re.compile(r"page=2"))
     assert no_horizontal_scroll(phone), f"/group/matches?page=2 scrolls sideways ({lang})"
+    for url in ("/group/profile", "/group/publications", "/group/introductions"):
+        phone.goto(url)
+        assert no_horizontal_scroll(phone), f"{url} scrolls sideways at 375 px ({lang})"
+        _save(phone, tmp_path, f"phone-{url.rsplit('/', 1)[-1]}-{lang}")
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
