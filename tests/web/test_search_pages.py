@@ -152,3 +152,14 @@ def test_a_group_searches_its_matches(world) -> None:
     group.get("/lang/en")
     html = html_lib.unescape(group.text("/group/matches?q=district+heating"))
     assert "1 matching challenge mentions “district heating”" in html
+
+
+def test_the_search_text_is_shown_escaped(world) -> None:
+    office = world.browser("office@hamburg.example")
+    for url in ("/office/proposals", "/challenges"):
+        html = office.text(f"{url}?q=%3Cscript%3Ealert(1)%3C/script%3E")
+        assert "<script>alert(1)" not in html, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+    group = world.browser("lab@hs.example")
+    html = group.text("/group/matches?q=%3Cb%3Ex")
+    assert "<b>x" not in html and "&lt;b&gt;x" in html
