@@ -81,6 +81,10 @@ class Base(DeclarativeBase):
     }
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(settings: Settings) -> Engine:
     """Create the engine for ``settings.database_url`` with pool settings for PostgreSQL."""
     url = settings.database_url
@@ -93,6 +97,9 @@ def make_engine(settings: Settings) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # SQLite's lower() (and so ILIKE, which SQLAlchemy renders with it) folds ASCII only;
+            # PostgreSQL's folds every letter: "öl" finds "Ölkühler" on both.
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
         return engine
     return create_engine(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.challenges.models import Challenge
+from matchmaker.crud import text_filter
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.learning import service as learning
 from matchmaker.matching.blend import interest_matrix, learned_out, score_groups
@@ -147,13 +148,40 @@ def matches_for_challenge(
 def matches_for_group(
     session: Session, matcher: Matcher, group: ResearchGroup, *, top: int = 10
 ) -> list[dict[str, Any]]:
-    """Open challenges for a group (public summaries only), best first, with evidence.
+    """Open challenges for a group (public summaries only), best first, with evidence."""
+    return group_matches(session, matcher, group, top=top)[0]
+
+
+def group_matches(
+    session: Session,
+    matcher: Matcher,
+    group: ResearchGroup,
+    *,
+    top: int = 10,
+    offset: int = 0,
+    q: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Ranks ``offset + 1`` to ``offset + top`` of the open challenges for a group (public
+    summaries only, with evidence), and how many there are in all; ``q`` keeps those whose title
+    or summary has every word (case-insensitive).
 
     Ranked by the formula moved by stated interest: the learned model is trained on the office's
     decisions about groups for a challenge, not on this direction."""
     index = matcher.indexes(session).challenges
     if not len(index):
-        return []
+        return [], 0
+    open_now = select(Challenge.id).where(
+        Challenge.archived_at.is_(None), Challenge.status.in_(MATCHABLE_STATUSES)
+    )
+    if q and q.strip():
+        open_now = open_now.where(text_filter(q, Challenge.title, Challenge.summary))
+    wanted = {str(i) for i in session.scalars(open_now)} - excluded_challenges(session, group.id)
+    # Everything else is excluded before ranking, so the total is exact and every page is a
+    # slice of one order.
+    excluded = {cid for cid in index.candidate_ids if cid not in wanted}
+    total = len(index) - len(excluded)
+    if total <= offset:
+        return [], total
     query = group_as_profile(group)
     vectors = matcher.encode_profile(query)
     formula, parts = index.score_matrix(
@@ -178,18 +206,17 @@ def matches_for_group(
             )
         }
 
-    order, challenges = _still_matchable(
-        index, final[0], top, excluded_challenges(session, group.id), load
-    )
+    order, challenges = _still_matchable(index, final[0], offset + top, excluded, load)
+    order = order[offset:]
     evidence = index.explain_many(
         query, [index.candidate_ids[j] for j in order], vectors, embedder=matcher.embedder
     )
     out = []
-    for rank, j in enumerate(order, start=1):
+    for i, j in enumerate(order):
         c = challenges[challenge_ids[j]]
         out.append(
             {
-                "rank": rank,
+                "rank": offset + i + 1,
                 "challenge_id": c.id,
                 "title": c.title,
                 "summary": c.summary,
@@ -199,10 +226,10 @@ def matches_for_group(
                 "components": {name: round(float(part[0, j]), 4) for name, part in parts.items()},
                 "interest": learning.interest_out(stated.get((c.id, group.id)), reasons=False),
                 "scorer": "formula",
-                "evidence": evidence_out(evidence[rank - 1]),
+                "evidence": evidence_out(evidence[i]),
             }
         )
-    return out
+    return out, total
 
 
 SIMILARITY_CONFIG = DEFAULT_CONFIG.with_weights(semantic=0.7, lexical=0.3)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from matchmaker.accounts.models import Role, User
 from matchmaker.api.problems import Problem, field_error, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
-from matchmaker.crud import paginate
+from matchmaker.crud import paginate, text_filter
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.mail import Mail
 from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
+from matchmaker.organisations.models import Organisation
 from matchmaker.review.mails import introduction_mails
 from matchmaker.review.models import REASON_CODES, Decision
 from matchmaker.review.schemas import ProposalQuery
@@ -44,18 +45,20 @@ def visible_condition(user: User) -> Any:
     return introduced & (Proposal.group_id == user.group_id)
 
 
-def query_proposals(
-    session: Session, user: User, query: ProposalQuery
-) -> tuple[list[Proposal], int]:
-    """The review queue: visible proposals, filtered, best score first."""
-    stmt = (
-        select(Proposal)
-        .options(
-            joinedload(Proposal.challenge),
-            joinedload(Proposal.group).joinedload(ResearchGroup.institution),
-        )
-        .where(visible_condition(user))
+def _queue_rows() -> tuple[Any, ...]:
+    # What a row of the queue shows: the challenge with its company, the group with its institution.
+    return (
+        joinedload(Proposal.challenge).joinedload(Challenge.organisation),
+        joinedload(Proposal.group).joinedload(ResearchGroup.institution),
     )
+
+
+def proposals_statement(session: Session, user: User, query: ProposalQuery) -> Select[Any]:
+    """The review queue's rows as one statement: visible proposals, filtered, best score first.
+
+    ``query.q`` finds every word in the challenge's title, its company, the group's name or its
+    institution (case-insensitive)."""
+    stmt = select(Proposal).options(*_queue_rows()).where(visible_condition(user))
     if query.status:
         stmt = stmt.where(Proposal.status.in_(query.status))
     if query.challenge_id:
@@ -68,15 +71,38 @@ def query_proposals(
                 select(ResearchGroup.id).where(ResearchGroup.institution_id == query.institution_id)
             )
         )
+    if query.q and query.q.strip():
+        stmt = stmt.where(Proposal.id.in_(_matching_text(query.q)))
     stmt = stmt.order_by(Proposal.score.desc(), Proposal.id)
     if query.field:
         ids = [p.id for p in session.scalars(stmt) if set(p.challenge.fields) & set(query.field)]
         stmt = (
             select(Proposal)
+            .options(*_queue_rows())
             .where(Proposal.id.in_(ids))
             .order_by(Proposal.score.desc(), Proposal.id)
         )
-    return paginate(session, stmt, query)
+    return stmt
+
+
+def _matching_text(q: str) -> Select[Any]:
+    """Ids of the proposals whose challenge, company, group or institution name the words."""
+    company, institution = aliased(Organisation), aliased(Organisation)
+    return (
+        select(Proposal.id)
+        .join(Challenge, Proposal.challenge_id == Challenge.id)
+        .join(company, Challenge.organisation_id == company.id)
+        .join(ResearchGroup, Proposal.group_id == ResearchGroup.id)
+        .join(institution, ResearchGroup.institution_id == institution.id)
+        .where(text_filter(q, Challenge.title, company.name, ResearchGroup.name, institution.name))
+    )
+
+
+def query_proposals(
+    session: Session, user: User, query: ProposalQuery
+) -> tuple[list[Proposal], int]:
+    """The review queue: a page of visible proposals, filtered, best score first, and the total."""
+    return paginate(session, proposals_statement(session, user, query), query)
 
 
 def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:

@@ -39,6 +39,7 @@ from matchmaker.web.helpers import (
     roles_required,
     validate_form,
 )
+from matchmaker.web.search import search_text
 
 bp = Blueprint("company", __name__)
 page_errors(bp)
@@ -123,20 +124,24 @@ def _form(
 @bp.get("/challenges", endpoint="challenges")
 @roles_required(*POSTERS)
 def challenges_list() -> Any:
-    """The user's challenges (the office: all), with status and introduced groups."""
+    """The user's challenges (the office: all), with status and introduced groups; ``q``
+    searches their titles and summaries."""
     db = get_session()
     user = me()
     status = request.args.get("status") or None
+    q = search_text(request.args)
     try:
         query = ChallengeQuery.model_validate(
             {
                 "per_page": 100,
                 "page": max(1, request.args.get("page", 1, type=int) or 1),
                 "status": status,
+                "q": q or None,
             }
         )
     except ValueError:
-        query = ChallengeQuery.model_validate({"per_page": 100})
+        status = None
+        query = ChallengeQuery.model_validate({"per_page": 100, "q": q or None})
     rows, total = challenges.list_challenges(db, user, query)
     ids = [c.id for c in rows]
     introduced: dict[int, list[Proposal]] = {i: [] for i in ids}
@@ -161,6 +166,8 @@ def challenges_list() -> Any:
         },
         status=status or "",
         statuses=[s.value for s in ChallengeStatus],
+        q=q,
+        clear_search=url_for("company.challenges", status=status),
     )
 
 

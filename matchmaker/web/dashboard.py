@@ -7,13 +7,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from matchmaker.api.problems import Problem
-from matchmaker.csv_export import FORMATS, write_csv
 from matchmaker.db import get_session
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.groups.models import ResearchGroup
@@ -21,6 +19,7 @@ from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalSt
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.review.models import Decision
 from matchmaker.review.service import PIPELINE
+from matchmaker.web.downloads import csv_format, csv_response
 from matchmaker.web.helpers import OFFICE_ROLES, STATUS_LABELS, page_errors, roles_required
 from matchmaker.web.i18n import current_language
 
@@ -221,21 +220,9 @@ def dashboard() -> Any:
 def chart_csv(key: str) -> Response:
     """One chart's numbers as CSV; ``?format=de`` for German spreadsheet programs (``;`` and a
     decimal comma). Either way UTF-8 with BOM, and no cell runs as a formula."""
-    fmt = request.args.get("format", "") or "standard"
-    if fmt not in FORMATS:
-        raise Problem(
-            400,
-            "Bad request",
-            gettext("Unknown CSV format “%(format)s”: leave it out, or use “de”.", format=fmt),
-            errors=[{"field": "format", "message": "one of de, standard"}],
-        )
+    fmt = csv_format()
     data = charts(get_session())
     if key not in data:
         abort(404)
     chart = data[key]
-    suffix = "-de" if fmt == "de" else ""
-    return Response(
-        write_csv(chart.header, chart.rows, fmt=fmt),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="matchmaker-{key}{suffix}.csv"'},
-    )
+    return csv_response(key, chart.header, chart.rows, fmt)

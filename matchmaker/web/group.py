@@ -32,6 +32,7 @@ from matchmaker.web.helpers import (
     text_language_label,
     validate_form,
 )
+from matchmaker.web.search import search_text
 
 bp = Blueprint("group", __name__, url_prefix="/group")
 page_errors(bp)
@@ -50,6 +51,7 @@ PROFILE_FIELDS = (
 #: Optional form fields; an empty language is "detect automatically".
 OPTIONAL = ("head", "methods", "contact", "language")
 PUBLICATION_FIELDS = ("title", "abstract", "year", "doi", "language")
+MATCHES_PER_PAGE = 10
 
 
 def _own_group() -> ResearchGroup | None:
@@ -281,18 +283,45 @@ def import_publications() -> Any:
 @bp.get("/matches")
 @roles_required(Role.GROUP)
 def matches() -> Any:
-    """Public summaries of the challenges that match the group, with the reasons."""
+    """Public summaries of the challenges that match the group, with the reasons: pages of
+    :data:`MATCHES_PER_PAGE` (``page``), searched by title and summary (``q``)."""
     group = _own_group()
     if group is None:
         return redirect(url_for("group.profile"))
+    q = search_text(request.args)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 10_000)
     rows: list[dict[str, Any]] = []
+    total = 0
     unavailable = False
     try:
-        rows = matching.matches_for_group(get_session(), group, top=10)
+        rows, total = matching.group_matches(
+            get_session(),
+            group,
+            top=MATCHES_PER_PAGE,
+            offset=(page - 1) * MATCHES_PER_PAGE,
+            q=q or None,
+        )
     except Exception:
         current_app.logger.exception("matches for group %s failed", group.id)
         unavailable = True
-    return render_template("group/matches.html", group=group, rows=rows, unavailable=unavailable)
+    pages = max(1, -(-total // MATCHES_PER_PAGE))
+    kept: dict[str, Any] = {"q": q} if q else {}
+    return render_template(
+        "group/matches.html",
+        group=group,
+        rows=rows,
+        unavailable=unavailable,
+        q=q,
+        page=page,
+        pages=pages,
+        total=total,
+        first=(page - 1) * MATCHES_PER_PAGE + 1,
+        previous_url=url_for("group.matches", page=min(page, pages + 1) - 1, **kept)
+        if page > 1
+        else None,
+        next_url=url_for("group.matches", page=page + 1, **kept) if page < pages else None,
+        clear_search=url_for("group.matches"),
+    )
 
 
 @bp.get("/introductions")

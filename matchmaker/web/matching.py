@@ -30,6 +30,14 @@ def matches_for_group(
     return service.matches_for_group(session, get_matcher(), group, top=top)
 
 
+def group_matches(
+    session: Session, group: ResearchGroup, *, top: int, offset: int = 0, q: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the open challenges for a group (ranks ``offset + 1`` on) and how many there
+    are, those whose title or summary has every word of ``q`` when given."""
+    return service.group_matches(session, get_matcher(), group, top=top, offset=offset, q=q)
+
+
 def matches_for_challenge(
     session: Session, challenge: Challenge, *, top: int = 10
 ) -> list[dict[str, Any]]:

@@ -27,10 +27,12 @@ from matchmaker.matching.schemas import RunIn
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.review import service as review
 from matchmaker.review.models import REASON_CODES
-from matchmaker.review.schemas import DecisionIn, ProposalQuery
+from matchmaker.review.schemas import DecisionIn
 from matchmaker.strategy import service as strategy
 from matchmaker.strategy.schemas import StrategyIn
 from matchmaker.web import matching as matching_pages
+from matchmaker.web import queue as queue_pages
+from matchmaker.web.downloads import csv_format, csv_response
 from matchmaker.web.evidence import translated
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
@@ -50,24 +52,12 @@ PER_PAGE = 25
 @bp.get("/proposals", endpoint="queue")
 @roles_required(*OFFICE_ROLES)
 def queue() -> Any:
-    """Proposals best score first, filtered by field of action, institution and status."""
+    """Proposals best score first, filtered by field of action, institution and status, and
+    searched by challenge, company, group or institution (``q``)."""
     db = get_session()
-    args = request.args
-    status = args.get("status", "")
-    field = args.get("field", "")
-    institution = args.get("institution", "")
-    try:
-        query = ProposalQuery.model_validate(
-            {
-                "page": max(1, args.get("page", 1, type=int) or 1),
-                "per_page": PER_PAGE,
-                "status": [status] if status in ProposalStatus._value2member_map_ else None,
-                "field": [field] if field in FIELD_KEYS else None,
-                "institution_id": int(institution) if institution.isdigit() else None,
-            }
-        )
-    except ValidationError:
-        query = ProposalQuery.model_validate({"per_page": PER_PAGE})
+    filters = queue_pages.queue_filters(request.args)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = queue_pages.queue_query(filters, page=page, per_page=PER_PAGE)
     rows, total = review.query_proposals(db, me(), query)
     institutions = db.scalars(
         select(Organisation)
@@ -75,18 +65,30 @@ def queue() -> Any:
         .order_by(Organisation.name)
     ).all()
     pages = max(1, -(-total // PER_PAGE))
+    # The links keep the filters and the search; an empty one is left out of the URL.
+    kept: dict[str, Any] = {k: v for k, v in filters.items() if v}
     return render_template(
         "office/queue.html",
         rows=rows,
         total=total,
         page=query.page,
         pages=pages,
-        status=status,
-        field=field,
-        institution=institution,
+        kept=kept,
+        clear_search=url_for("office.queue", **{k: v for k, v in kept.items() if k != "q"}),
+        **filters,
         institutions=institutions,
         statuses=[s.value for s in review.PIPELINE],
     )
+
+
+@bp.get("/proposals.csv", endpoint="queue_csv")
+@roles_required(*OFFICE_ROLES)
+def queue_csv() -> Any:
+    """The whole filtered and searched queue as CSV; ``?format=de`` for German spreadsheets."""
+    fmt = csv_format()
+    query = queue_pages.queue_query(queue_pages.queue_filters(request.args), per_page=PER_PAGE)
+    header, rows = queue_pages.queue_table(get_session(), me(), query)
+    return csv_response("proposals", header, rows, fmt)
 
 
 def _proposal_page(

@@ -226,10 +226,15 @@ class CandidateIndex(CalibratedIndex):
         n = allowed if top is None else min(top, allowed)
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
-        everything = np.arange(len(scores))
-        part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else everything
+        if n < len(scores):
+            # Every score tied with the n-th is kept before sorting: argpartition picks among
+            # ties at random, and a longer list must begin with the shorter one (pages).
+            cutoff = scores[np.argpartition(-scores, n - 1)[n - 1]]
+            part = np.flatnonzero(scores >= cutoff)
+        else:
+            part = np.arange(len(scores))
         part = part[np.isfinite(scores[part])]
-        return part[np.lexsort((part, -scores[part]))]
+        return part[np.lexsort((part, -scores[part]))][:n]
 
     def explain_one(
         self,
