@@ -12,12 +12,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matchmaker.api.models import IdempotencyKey
 from matchmaker.db import session_scope, utcnow
@@ -146,3 +147,26 @@ def test_only_a_process_of_this_machine_is_ever_called_gone() -> None:
         "garbage",
     ):
         assert not process_gone(other), other
+
+
+def test_eight_concurrent_retries_of_a_live_request_run_it_once(site: Site) -> None:
+    """The claim's holder is alive (this process): none of the retries takes it over."""
+    gate = threading.Barrier(8)
+    answers: list[Any] = []
+
+    def send() -> None:
+        gate.wait()
+        answers.append(_import(site, "import-eight", rows=3))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(answers) == 8
+    ran = [a for a in answers if a.status_code == 202 and "Idempotent-Replayed" not in a.headers]
+    assert len(ran) == 1, [(a.status_code, a.json) for a in answers]
+    for a in answers:
+        assert a.status_code == 409 or a.json["id"] == ran[0].json["id"], a.json
+    with session_scope(site.app) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
