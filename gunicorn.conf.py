@@ -9,6 +9,9 @@ import os
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# gunicorn's sync or threaded worker (as it picks by ``threads``) whose own 400/414/431 answers
+# are problem documents like the app's (matchmaker/serving.py).
+worker_class = f"matchmaker.serving.Problem{'Thread' if threads > 1 else 'Sync'}Worker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 20
 preload_app = False

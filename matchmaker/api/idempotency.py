@@ -80,12 +80,14 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> Response:
 def _abandoned(session: Session, row: IdempotencyKey, now: dt.datetime) -> str | None:
     """Why a claim or a stored answer no longer stands for its request (None: it does).
 
-    A claim (no answer yet) is abandoned when its request stopped refreshing it for
-    :data:`CLAIM_LEASE_SECONDS` (the process died), or when the job or run it started failed or
-    lost its worker. A stored answer stays the answer, unless the job or run it accepted lost
+    A claim (no answer yet) is abandoned when its request's process is known to be gone (on
+    this machine), or stopped refreshing it for :data:`CLAIM_LEASE_SECONDS` (it died elsewhere),
+    or when the job or run it started failed or lost its worker (see
+    :func:`matchmaker.jobs.heartbeat_lost`). A stored answer stays the answer, unless the job or run it accepted lost
     its worker (nothing of it was written): then a retry starts it again.
     """
     from matchmaker.jobs import Job, JobStatus, is_stale
+    from matchmaker.jobs.liveness import process_gone
     from matchmaker.matching.models import MatchingRun, RunStatus
     from matchmaker.matching.runs import run_is_stale
 
@@ -93,6 +95,8 @@ def _abandoned(session: Session, row: IdempotencyKey, now: dt.datetime) -> str |
     run = session.get(MatchingRun, row.run_id) if row.run_id is not None else None
     if row.status is None:
         lease = row.lease_at or row.created_at
+        if process_gone(row.owner):
+            return "its request's process ended"
         if (now - lease).total_seconds() > CLAIM_LEASE_SECONDS:
             return "its request stopped"
         if job is not None and (job.status == JobStatus.FAILED or is_stale(job, now)):
@@ -224,8 +228,15 @@ def _atomic(user_id: int, key: str, fingerprint: str, respond: Callable[[], Resp
 def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Response]) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     session = get_session()
+    from matchmaker.jobs.liveness import process_identity
+
     claim = IdempotencyKey(
-        user_id=user_id, key=key, fingerprint=fingerprint, status=None, lease_at=utcnow()
+        user_id=user_id,
+        key=key,
+        fingerprint=fingerprint,
+        status=None,
+        lease_at=utcnow(),
+        owner=process_identity(),
     )
     session.add(claim)
     try:

@@ -34,3 +34,7 @@ class IdempotencyKey(Base):
     #: :func:`~matchmaker.api.idempotency.link_claim`).
     job_id: Mapped[int | None]
     run_id: Mapped[int | None]
+    #: The process of the request holding the claim
+    #: (:func:`~matchmaker.jobs.liveness.process_identity`): when it is known to be gone, the
+    #: claim is released at once instead of after its lease.
+    owner: Mapped[str | None] = mapped_column(String(200))

@@ -319,8 +319,8 @@ def openapi_document() -> dict[str, Any]:
                     "required": False,
                     "description": "Retry-safe POST: a retry with the same key and body gets "
                     "the first response again (header Idempotent-Replayed: true); 409 while "
-                    "the first is still running (a request that died releases its key after "
-                    "60 s, or as soon as the job it started failed).",
+                    "the first is still running (a request that died releases its key at once "
+                    "when its process or its job's is known to be gone, else after 60 s).",
                     "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                 }
             )

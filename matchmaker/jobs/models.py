@@ -48,4 +48,6 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None]
     #: Written every few seconds while the job runs; a stale one means the worker died.
     heartbeat_at: Mapped[dt.datetime | None]
+    #: The process running the job (:func:`~matchmaker.jobs.liveness.process_identity`).
+    worker: Mapped[str | None] = mapped_column(String(200))
     finished_at: Mapped[dt.datetime | None]

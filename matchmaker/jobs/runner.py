@@ -16,6 +16,7 @@ from flask import Flask
 
 from matchmaker import observability
 from matchmaker.db import session_scope, utcnow
+from matchmaker.jobs.liveness import process_identity
 from matchmaker.jobs.models import Job, JobKind, JobStatus
 from matchmaker.jobs.tracking import Progress, Reporter
 
@@ -92,6 +93,7 @@ def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[s
                 raise ValueError(f"job {job_id} does not exist")
             job.status, job.error, job.done = JobStatus.RUNNING, "", 0
             job.started_at, job.heartbeat_at, job.finished_at = utcnow(), utcnow(), None
+            job.worker = process_identity()
             work = JobWork(
                 id=job_id,
                 kind=job.kind,

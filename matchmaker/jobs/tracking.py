@@ -1,7 +1,8 @@
 """A tracked run: heartbeat, staleness and throttled progress, for jobs and matching runs alike.
 
 A running job (or matching run) writes a heartbeat every :data:`HEARTBEAT_SECONDS`; one whose
-heartbeat is older than :data:`STALE_AFTER_SECONDS` has lost its worker and shows as failed.
+heartbeat is older than :data:`STALE_AFTER_SECONDS` has lost its worker and shows as failed, and
+so does one whose worker process is known to be gone (:mod:`~matchmaker.jobs.liveness`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from matchmaker.db import session_scope, utcnow
+from matchmaker.jobs.liveness import process_gone
 from matchmaker.jobs.models import Job, JobStatus
 
 log = logging.getLogger("matchmaker.jobs")
@@ -52,10 +54,18 @@ class Heartbeat:
 
 
 def heartbeat_lost(
-    running: bool, heartbeat_at: dt.datetime | None, now: dt.datetime | None = None
+    running: bool,
+    heartbeat_at: dt.datetime | None,
+    now: dt.datetime | None = None,
+    worker: str | None = None,
 ) -> bool:
-    """Whether something running stopped sending heartbeats (its worker died)."""
-    if not running or heartbeat_at is None:
+    """Whether something running lost its worker: the process ``worker`` names is known to be
+    gone (at once), or it stopped sending heartbeats (after :data:`STALE_AFTER_SECONDS`)."""
+    if not running:
+        return False
+    if process_gone(worker):
+        return True
+    if heartbeat_at is None:
         return False
     return ((now or utcnow()) - heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
 
@@ -96,8 +106,8 @@ class Reporter:
 
 
 def is_stale(job: Job, now: dt.datetime | None = None) -> bool:
-    """A running job whose worker stopped sending heartbeats (it died mid-job)."""
-    return heartbeat_lost(job.status == JobStatus.RUNNING, job.heartbeat_at, now)
+    """A running job whose worker died mid-job (its process is gone or its heartbeat stopped)."""
+    return heartbeat_lost(job.status == JobStatus.RUNNING, job.heartbeat_at, now, job.worker)
 
 
 def job_out(job: Job) -> dict[str, Any]:

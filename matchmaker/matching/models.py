@@ -57,6 +57,8 @@ class MatchingRun(Base):
     created_at: Mapped[created_at]
     #: Written every few seconds while the run executes; a stale one means its worker died.
     heartbeat_at: Mapped[dt.datetime | None]
+    #: The process executing the run (:func:`~matchmaker.jobs.liveness.process_identity`).
+    worker: Mapped[str | None] = mapped_column(String(200))
     finished_at: Mapped[dt.datetime | None]
 
 

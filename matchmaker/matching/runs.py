@@ -16,6 +16,7 @@ from matchmaker.accounts.models import User
 from matchmaker.audit.service import record
 from matchmaker.db import utcnow
 from matchmaker.jobs import Heartbeat, heartbeat_lost
+from matchmaker.jobs.liveness import process_identity
 from matchmaker.learning import service as learning
 from matchmaker.matching.blend import learned_out, score_groups
 from matchmaker.matching.engine import Matcher
@@ -55,8 +56,8 @@ def create_run(
 
 
 def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
-    """A running run whose worker stopped sending heartbeats (it died mid-run)."""
-    return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now)
+    """A running run whose worker died mid-run (its process is gone or its heartbeat stopped)."""
+    return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now, run.worker)
 
 
 def run_out(run: MatchingRun) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
         if run is None:
             raise ValueError(f"matching run {run_id} does not exist")
         run.status, run.error, run.done = RunStatus.RUNNING, "", 0
-        run.heartbeat_at = utcnow()
+        run.heartbeat_at, run.worker = utcnow(), process_identity()
         session.commit()
 
     def write(**values: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from matchmaker.matching.models import ProposalStatus
 from matchmaker.schemas import FieldOfAction, Note, PageQuery, StrictInput
@@ -51,6 +51,8 @@ class DecisionList(BaseModel):
 
 
 class ProposalOut(BaseModel):
+    """A proposal as the office sees it: with its score, the score's parts and the evidence."""
+
     id: int
     challenge_id: int
     challenge: str
@@ -67,6 +69,28 @@ class ProposalOut(BaseModel):
     run_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class PartyProposalOut(BaseModel):
+    """A proposal as the introduced company and group see it: who was introduced to whom, its
+    status and the status history; the score, its parts, the evidence and the office's notes
+    stay with the office."""
+
+    id: int
+    challenge_id: int
+    challenge: str
+    group_id: int
+    group: str
+    institution: str
+    status: ProposalStatus
+    history: list[StatusChangeOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProposalView(RootModel[ProposalOut | PartyProposalOut]):
+    """A proposal: in full (ProposalOut) for the office, without the office's internals
+    (PartyProposalOut) for the introduced company and group."""
 
 
 class ProposalQuery(PageQuery):

@@ -35,7 +35,7 @@ PIPELINE = (P.PROPOSED, P.SHORTLISTED, P.INTRODUCED, P.IN_TALKS, P.COLLABORATION
 
 def visible_condition(user: User) -> Any:
     """Which proposals a user sees: the office all; the parties theirs once introduced."""
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if is_office(user):
         return True
     introduced = Proposal.status.in_(list(INTRODUCED_STATUSES))
     if user.role == Role.COMPANY:
@@ -232,6 +232,42 @@ def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[s
     }
 
 
+def is_office(user: User) -> bool:
+    """Whether ``user`` reads proposals and decisions in full (the office and admins)."""
+    return user.role in (Role.OFFICE, Role.ADMIN)
+
+
+def party_proposal_out(proposal: Proposal, history: list[Decision]) -> dict[str, Any]:
+    """A proposal as the introduced company and group read it: the pair, the status and its
+    history; no score, parts, evidence, scorer or run (the office's internals)."""
+    return {
+        "id": proposal.id,
+        "challenge_id": proposal.challenge_id,
+        "challenge": proposal.challenge.title,
+        "group_id": proposal.group_id,
+        "group": proposal.group.name,
+        "institution": proposal.group.institution.name,
+        "status": proposal.status.value,
+        "history": [status_change_out(d) for d in history],
+        "created_at": proposal.created_at.isoformat(),
+        "updated_at": proposal.updated_at.isoformat(),
+    }
+
+
+def proposals_for(session: Session, user: User, proposals: list[Proposal]) -> list[dict[str, Any]]:
+    """Proposals as ``user`` may read them: the office in full, a party without the internals
+    (the status histories of all of them read in one query)."""
+    if is_office(user):
+        return [proposal_out(p) for p in proposals]
+    histories: dict[int, list[Decision]] = {p.id: [] for p in proposals}
+    if histories:
+        for d in session.scalars(
+            select(Decision).where(Decision.proposal_id.in_(histories)).order_by(Decision.id)
+        ):
+            histories[d.proposal_id].append(d)
+    return [party_proposal_out(p, histories[p.id]) for p in proposals]
+
+
 def status_change_out(d: Decision) -> dict[str, Any]:
     """A decision as a step of the status history (what the parties see of it)."""
     return {
@@ -245,7 +281,7 @@ def status_change_out(d: Decision) -> dict[str, Any]:
 
 def decisions_out(user: User, decisions: list[Decision]) -> list[dict[str, Any]]:
     """Decisions as ``user`` may read them: the office in full, a party the status history."""
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if is_office(user):
         return [decision_out(d) for d in decisions]
     return [status_change_out(d) for d in decisions]
 

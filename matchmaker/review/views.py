@@ -16,8 +16,8 @@ from matchmaker.review.schemas import (
     DecisionOut,
     ExclusionIn,
     ExclusionOut,
-    ProposalOut,
     ProposalQuery,
+    ProposalView,
 )
 from matchmaker.schemas import Page
 
@@ -28,14 +28,16 @@ OFFICE = ("office", "admin")
 @endpoint(
     bp,
     "/proposals",
-    summary="The review queue: proposals, best first",
+    summary="The review queue: proposals, best first (in full for the office; the introduced "
+    "company and group see each one's status and status history)",
     query=ProposalQuery,
-    response=Page[ProposalOut],
+    response=Page[ProposalView],
 )
 def list_proposals(query: ProposalQuery) -> dict[str, Any]:
-    rows, total = service.query_proposals(get_session(), g.user, query)
+    session = get_session()
+    rows, total = service.query_proposals(session, g.user, query)
     return {
-        "items": [service.proposal_out(p) for p in rows],
+        "items": service.proposals_for(session, g.user, rows),
         "page": query.page,
         "per_page": query.per_page,
         "total": total,
@@ -45,16 +47,20 @@ def list_proposals(query: ProposalQuery) -> dict[str, Any]:
 @endpoint(
     bp,
     "/proposals/<int:proposal_id>",
-    summary="A proposal with its score parts and evidence",
-    response=ProposalOut,
+    summary="A proposal: with its score parts and evidence for the office; the introduced "
+    "company and group see its status and status history",
+    response=ProposalView,
 )
 def get_proposal(proposal_id: int) -> dict[str, Any]:
-    """One proposal; its evidence pairs also name their closest sentence pair."""
+    """One proposal; for the office its evidence pairs also name their closest sentence pair."""
     from matchmaker.matching.engine import get_matcher
     from matchmaker.matching.evidence import with_sentences
 
-    out = service.proposal_out(service.get_visible(get_session(), g.user, proposal_id))
-    out["evidence"] = with_sentences(get_matcher(), out["evidence"])
+    session = get_session()
+    proposal = service.get_visible(session, g.user, proposal_id)
+    (out,) = service.proposals_for(session, g.user, [proposal])
+    if service.is_office(g.user):
+        out["evidence"] = with_sentences(get_matcher(), out["evidence"])
     return out
 
 

@@ -13,15 +13,16 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(env: dict[str, str], stderr: IO[Any] | int = subprocess.DEVNULL) -> subprocess.Popen:
-    """``gunicorn -c deploy/gunicorn.conf.py wsgi:app`` (the gunicorn beside this Python)."""
+def start(
+    env: dict[str, str],
+    stderr: IO[Any] | int = subprocess.DEVNULL,
+    config: str = "deploy/gunicorn.conf.py",
+    *options: str,
+) -> subprocess.Popen:
+    """``gunicorn -c deploy/gunicorn.conf.py wsgi:app`` (the gunicorn beside this Python), or
+    with another ``config`` of the project and more command-line ``options``."""
     return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "wsgi:app",
-        ],
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", config, *options, "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from matchmaker import create_app, worker
 from matchmaker.config import Settings
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.imports import ExternalKey
+from matchmaker.jobs import Job
 from matchmaker.jobs import tracking as job_tracking
 from tests import factories
 from tests.conftest import Api
@@ -71,13 +72,8 @@ def test_a_queued_import_runs_on_a_worker(rq_app) -> None:
     assert _counts(rq_app) == (3, 6, 3)
 
 
-def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
-    rq_app, settings: Settings, redis_url: str, tmp_path: Path, monkeypatch
-) -> None:
-    text = jsonl(group_rows(40, publications=4, words=120))
-    office = Api(rq_app.test_client(), factories.user(rq_app, "office@hamburg.example", "office"))
-    job_id = office.post("/api/v1/imports", {"data": text}).json["id"]
-    worker = _start_worker(settings, redis_url, tmp_path)
+def _kill_worker_mid_job(office: Api, job_id: int, worker: subprocess.Popen[bytes]) -> None:
+    """Wait until ``worker`` is encoding job ``job_id``, then kill it with SIGKILL."""
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -91,9 +87,25 @@ def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
     finally:
         worker.kill()
         worker.wait()
+
+
+def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
+    rq_app, settings: Settings, redis_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    text = jsonl(group_rows(40, publications=4, words=120))
+    office = Api(rq_app.test_client(), factories.user(rq_app, "office@hamburg.example", "office"))
+    job_id = office.post("/api/v1/imports", {"data": text}).json["id"]
+    _kill_worker_mid_job(office, job_id, _start_worker(settings, redis_url, tmp_path))
     job = office.get(f"/api/v1/jobs/{job_id}").json
-    assert job["status"] == "running" and job["done"] < job["total"], job
+    assert job["done"] < job["total"], job
     assert _counts(rq_app) == (0, 0, 0)  # nothing half-written
+    # Its worker process is gone from this machine: the job shows failed at once ...
+    assert job["status"] == "failed" and "worker stopped" in job["error"], job
+    # ... and so it would on another machine, once its heartbeat is stale.
+    with rq_app.extensions["matchmaker.sessionmaker"]() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(worker=None))
+        s.commit()
+    assert office.get(f"/api/v1/jobs/{job_id}").json["status"] == "running"
     monkeypatch.setattr(job_tracking, "STALE_AFTER_SECONDS", 0.0)
     lost = office.get(f"/api/v1/jobs/{job_id}").json
     assert lost["status"] == "failed" and "worker stopped" in lost["error"]
@@ -115,6 +127,32 @@ def test_a_killed_worker_leaves_nothing_and_a_rerun_gives_the_same_result(
             s.execute(select(ResearchGroup.id, ResearchGroup.name).order_by(ResearchGroup.id)).all()
             == first
         )
+
+
+def test_a_retry_right_after_kill_9_of_the_worker_runs_again(
+    rq_app, settings: Settings, redis_url: str, tmp_path: Path
+) -> None:
+    """The issue's crash: a keyed import, its worker killed mid-job, the same request again at
+    once. The job the stored answer accepted is dead: the retry starts a new one (not 409, not
+    the dead job's answer), which a worker then finishes."""
+    body = {"data": jsonl(group_rows(40, publications=4, words=120))}
+    headers = {"Idempotency-Key": "import-after-kill-9"}
+    office = Api(rq_app.test_client(), factories.user(rq_app, "office@hamburg.example", "office"))
+    first = office.post("/api/v1/imports", body, headers=headers)
+    assert first.status_code == 202, first.json
+    _kill_worker_mid_job(office, first.json["id"], _start_worker(settings, redis_url, tmp_path))
+    started = time.monotonic()
+    retry = office.post("/api/v1/imports", body, headers=headers)
+    assert time.monotonic() - started < 3
+    assert retry.status_code == 202, retry.json
+    assert "Idempotent-Replayed" not in retry.headers
+    assert retry.json["id"] != first.json["id"] and retry.json["status"] == "queued"
+    again = office.post("/api/v1/imports", body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json["id"] == retry.json["id"]
+    worker.run_worker(rq_app, burst=True)
+    done = office.get(f"/api/v1/jobs/{retry.json['id']}").json
+    assert done["status"] == "finished" and done["result"]["created"] == 40, done
+    assert _counts(rq_app) == (40, 160, 40)
 
 
 def test_a_matching_run_goes_through_the_queue(rq_app) -> None:
@@ -177,6 +215,12 @@ def test_a_matching_run_whose_worker_is_killed_shows_failed_and_a_new_run_comple
     with rq_app.extensions["matchmaker.sessionmaker"]() as s:
         assert s.scalar(select(func.count()).select_from(Proposal)) == 0  # nothing half-written
         assert s.get(MatchingRun, run_id).heartbeat_at is not None  # type: ignore[union-attr]
+    # Its worker process is gone from this machine: the run shows failed at once ...
+    assert office.get(f"/api/v1/matching/runs/{run_id}").json["status"] == "failed"
+    # ... and so it would on another machine, once its heartbeat is stale.
+    with rq_app.extensions["matchmaker.sessionmaker"]() as s:
+        s.execute(update(MatchingRun).where(MatchingRun.id == run_id).values(worker=None))
+        s.commit()
     assert office.get(f"/api/v1/matching/runs/{run_id}").json["status"] == "running"
     monkeypatch.setattr(job_tracking, "STALE_AFTER_SECONDS", 0.0)
     lost = office.get(f"/api/v1/matching/runs/{run_id}").json

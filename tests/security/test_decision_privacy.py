@@ -93,3 +93,63 @@ def test_the_schema_documents_both_shapes(site: Site) -> None:
     items = schemas["DecisionList"]["properties"]["items"]["items"]
     refs = {alt["$ref"].rsplit("/", 1)[-1] for alt in items["anyOf"]}
     assert refs == {"DecisionOut", "StatusChangeOut"}
+
+
+OFFICE_ONLY = {"score", "components", "evidence", "unconstrained_rank", "scorer", "run_id"}
+OFFICE_ONLY |= {"strategy_version", "note", "reason_code", "decided_by_id"}
+
+
+def _keys(value: object) -> set[str]:
+    """Every key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+def test_the_parties_read_a_proposal_without_the_office_internals(site: Site) -> None:
+    pid = _introduced(site)
+    for role in ("company_a", "group"):
+        api = site.api(role)
+        one = api.get(f"/api/v1/proposals/{pid}")
+        assert one.status_code == 200, (role, one.json)
+        listed = api.get("/api/v1/proposals")
+        assert [p["id"] for p in listed.json["items"]] == [pid], role
+        for body in (one.json, listed.json["items"][0]):
+            assert not _keys(body) & OFFICE_ONLY, (role, _keys(body) & OFFICE_ONLY)
+            assert body["status"] == "introduced" and body["group_id"] == site.group_id
+            assert [(h["from_status"], h["to_status"]) for h in body["history"]] == [
+                ("proposed", "shortlisted"),
+                ("shortlisted", "introduced"),
+            ]
+            assert all(set(h) == PARTY_FIELDS for h in body["history"])
+            text = json.dumps(body)
+            assert NOTE not in text and "0.734" not in text and "semantic" not in text
+
+
+def test_the_office_reads_a_proposal_in_full(site: Site) -> None:
+    pid = _introduced(site)
+    office = site.api("office")
+    for body in (
+        office.get(f"/api/v1/proposals/{pid}").json,
+        office.get("/api/v1/proposals").json["items"][0],
+    ):
+        assert body["score"] == 0.734 and body["components"]["semantic"] == 0.81
+        assert {"evidence", "scorer", "strategy_version", "run_id"} <= set(body)
+        assert "history" not in body
+
+
+def test_the_schema_documents_both_shapes_of_a_proposal(site: Site) -> None:
+    doc = site.app.test_client().get("/api/openapi.json").json
+    schemas = doc["components"]["schemas"]
+    party = schemas["PartyProposalOut"]["properties"]
+    assert not set(party) & OFFICE_ONLY and "history" in party
+    for path in ("/api/v1/proposals/{proposal_id}", "/api/v1/proposals"):
+        op = doc["paths"][path]["get"]
+        assert "status history" in op["summary"], path
+    view = schemas["ProposalView"]
+    refs = {alt["$ref"].rsplit("/", 1)[-1] for alt in view["anyOf"]}
+    assert refs == {"ProposalOut", "PartyProposalOut"}
+    ok = doc["paths"]["/api/v1/proposals/{proposal_id}"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/ProposalView")
