@@ -153,6 +153,10 @@ class Settings:
     rate_limit_signin: str = _setting(
         "30 per minute", "Sign-in attempts per client address; empty switches the limit off."
     )
+    rate_limit_password_reset: str = _setting(
+        "10 per hour",
+        "Requests for a password reset link per client address; empty switches the limit off.",
+    )
     rate_limit_api: str = _setting(
         "600 per minute", "API requests per token (per address without one); empty: no limit."
     )

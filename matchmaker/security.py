@@ -153,6 +153,15 @@ def _limits(settings: Settings) -> list[Limit]:
             exempt_when=lambda: request.endpoint != "auth.login",
             error_message=message("sign-in attempts"),
         ),
+        Limit(
+            settings.rate_limit_password_reset,
+            key_function=client_address,
+            scope="password-reset",
+            shared=True,
+            methods=["POST"],
+            exempt_when=lambda: request.endpoint != "account.reset_request",
+            error_message=message("requests for a password reset link"),
+        ),
     ]
 
 
@@ -210,6 +219,7 @@ def init_limiter(app: Flask, settings: Settings) -> Limiter:
         "rate_limit_writes",
         "rate_limit_auth_failures",
         "rate_limit_signin",
+        "rate_limit_password_reset",
     ):
         value = getattr(settings, name)
         try:

@@ -38,6 +38,8 @@ class User(Base):
     #: Stored in the session at sign-in; bumping it (sign-out, password change, deactivation)
     #: ends every session of the user, on every device.
     session_version: Mapped[int] = mapped_column(default=0)
+    #: The last sign-in through the pages (None: never, or before this was stored).
+    last_sign_in_at: Mapped[dt.datetime | None]
     created_at: Mapped[created_at]
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -102,3 +104,20 @@ class SignInFailure(Base):
     lockouts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class PasswordReset(Base):
+    """A link to set a new password, sent by e-mail: only its SHA-256 is stored; it works once
+    and expires."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime]
+    #: When the link was used, or made void by another new password.
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()

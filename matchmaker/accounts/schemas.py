@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
@@ -11,19 +11,55 @@ from matchmaker.accounts.models import Role
 from matchmaker.accounts.service import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from matchmaker.schemas import Line, PageQuery, StrictInput
 
+#: The rule of every password: at least 10 characters, at most 200.
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 200
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+Language = Literal["de", "en"]
+
 
 class UserIn(StrictInput):
     email: EmailStr
     role: Role
     organisation: Line(200) | None = None  # type: ignore[valid-type]
     name: Line(200) | None = None  # type: ignore[valid-type]
-    password: str | None = Field(None, min_length=10, max_length=200)
+    password: Password | None = None
+    group_id: int | None = Field(
+        None, description="The research group a group user edits (of their institution)"
+    )
+    language: Language | None = Field(
+        None, description="Language of the user's pages and e-mails (default: German)"
+    )
 
 
 class UserPatch(StrictInput):
     active: bool | None = None
     name: Line(200) | None = None  # type: ignore[valid-type]
-    password: str | None = Field(None, min_length=10, max_length=200)
+    password: Password | None = None
+    role: Role | None = Field(
+        None, description="A new role; a company or group role needs an organisation of its kind"
+    )
+    organisation: Line(200) | None = None  # type: ignore[valid-type]
+    group_id: int | None = None
+
+
+class PasswordChangeIn(StrictInput):
+    """The password form of a signed-in user."""
+
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    new_password: Password
+    new_password_again: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+
+class PasswordResetRequestIn(StrictInput):
+    email: EmailStr
+
+
+class PasswordResetIn(StrictInput):
+    """A new password set through a link sent by e-mail."""
+
+    new_password: Password
+    new_password_again: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
 class UserOut(BaseModel):

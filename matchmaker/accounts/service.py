@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from matchmaker.accounts.models import ApiToken, Role, SignInFailure, User
+from matchmaker.accounts.models import ApiToken, PasswordReset, Role, SignInFailure, User
 from matchmaker.api.problems import Problem, field_error
 from matchmaker.audit.service import record
 from matchmaker.db import utcnow
+from matchmaker.groups.models import ResearchGroup
 from matchmaker.organisations.models import Organisation, OrganisationKind
 
 TOKEN_PREFIX = "mm_"
@@ -24,6 +25,8 @@ TOKEN_DAYS_MAX = 3650
 #: ``last_used_at`` is written at most this often per token, to spare the database a write per
 #: request.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
+#: The languages of an account's pages and e-mails.
+LANGUAGES = ("de", "en")
 
 
 def hash_token(token: str) -> str:
@@ -141,10 +144,16 @@ def end_sessions(user: User) -> None:
 
 
 def change_password(session: Session, user: User, password: str) -> None:
-    """Set a new password: every session ends and every API token is revoked."""
+    """Set a new password: every session ends, every API token is revoked and every password
+    reset link not yet used stops working."""
     user.password_hash = generate_password_hash(password)
     end_sessions(user)
     revoke_all_tokens(session, user)
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
@@ -156,11 +165,63 @@ def set_active(session: Session, user: User, active: bool) -> None:
     user.active = active
 
 
+def guard_own_account(caller: User, user: User, field: str) -> None:
+    """An admin may not deactivate their own account or change its role (so that the last
+    admin cannot lock everyone out); ``field`` is the one the error names."""
+    if caller.id == user.id:
+        raise Problem(
+            409,
+            "Conflict",
+            f"{field}: you cannot change this on your own account",
+            code="conflict",
+            errors=[{"field": field, "message": "not on your own account"}],
+        )
+
+
 def expected_org_kind(role: Role) -> OrganisationKind | None:
     """Which kind of organisation a role belongs to (None: no organisation)."""
     return {Role.COMPANY: OrganisationKind.COMPANY, Role.GROUP: OrganisationKind.INSTITUTION}.get(
         role
     )
+
+
+def _membership(
+    session: Session,
+    role: Role,
+    organisation: str | None,
+    group_id: int | None,
+    current: Organisation | None = None,
+) -> tuple[Organisation | None, ResearchGroup | None]:
+    """The organisation and research group of a user of ``role``, checked.
+
+    Company and group users need an organisation of their kind: the one named, else the group's
+    institution, else ``current`` (the user's organisation so far) if it is of the right kind.
+    Only a group user belongs to a research group, and only to one of its own institution.
+    """
+    kind = expected_org_kind(role)
+    group = None
+    if group_id is not None:
+        if role != Role.GROUP:
+            raise field_error("group_id", "only a group user belongs to a research group")
+        group = session.get(ResearchGroup, group_id)
+        if group is None:
+            raise field_error("group_id", f"no research group {group_id}")
+    org = None
+    if organisation:
+        org = session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if org is None:
+            raise field_error("organisation", f"no organisation named {organisation!r}")
+        if kind is not None and org.kind != kind:
+            raise field_error("organisation", f"a {role.value} user belongs to a {kind.value}")
+    elif group is not None:
+        org = group.institution
+    elif kind is not None and current is not None and current.kind == kind:
+        org = current
+    elif kind is not None:
+        raise field_error("organisation", f"a {role.value} user needs an organisation")
+    if group is not None and org is not None and group.institution_id != org.id:
+        raise field_error("group_id", "the research group belongs to another institution")
+    return org, group
 
 
 def create_user(
@@ -172,11 +233,14 @@ def create_user(
     password: str | None = None,
     name: str = "",
     group_id: int | None = None,
+    language: str | None = None,
 ) -> User:
     """Create a user; company and group users need an organisation of the right kind."""
     email = email.strip().lower()
     if not email or "@" not in email:
         raise field_error("email", "must be an e-mail address")
+    if language is not None and language not in LANGUAGES:
+        raise field_error("language", "must be de or en")
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise Problem(
             409,
@@ -185,27 +249,46 @@ def create_user(
             code="conflict",
             errors=[{"field": "email", "message": "already registered"}],
         )
-    org = None
-    kind = expected_org_kind(role)
-    if organisation:
-        org = session.scalar(select(Organisation).where(Organisation.name == organisation))
-        if org is None:
-            raise field_error("organisation", f"no organisation named {organisation!r}")
-        if kind is not None and org.kind != kind:
-            raise field_error("organisation", f"a {role.value} user belongs to a {kind.value}")
-    elif kind is not None:
-        raise field_error("organisation", f"a {role.value} user needs an organisation")
+    org, _group = _membership(session, role, organisation, group_id)
     user = User(
         email=email,
         role=role,
         organisation=org,
         name=name,
         group_id=group_id,
+        language=language,
         password_hash=generate_password_hash(password) if password else None,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def change_role(
+    session: Session,
+    user: User,
+    role: Role,
+    organisation: str | None = None,
+    group_id: int | None = None,
+) -> dict[str, object]:
+    """Give ``user`` another role (or organisation, or group), checked as at creation; an
+    office or admin user keeps no research group. Returns what changed, for the audit log.
+
+    The sessions stay: every request reads the role afresh, so the change applies at once.
+    """
+    org, group = _membership(session, role, organisation, group_id, current=user.organisation)
+    before = (user.role, user.organisation_id, user.group_id)
+    user.role = role
+    user.organisation = org
+    user.group_id = group.id if group is not None else None
+    session.flush()
+    if before == (user.role, user.organisation_id, user.group_id):
+        return {}
+    return {
+        "role": role.value,
+        "organisation": org.name if org is not None else None,
+        "group_id": user.group_id,
+    }
 
 
 LOCKOUT_AFTER = 5

@@ -8,7 +8,7 @@ from flask import Blueprint, g
 from sqlalchemy import select
 
 from matchmaker.accounts import service
-from matchmaker.accounts.models import ApiToken, User
+from matchmaker.accounts.models import ApiToken, Role, User
 from matchmaker.accounts.schemas import (
     TokenIn,
     TokenInfo,
@@ -157,6 +157,8 @@ def create_user(body: UserIn) -> dict[str, Any]:
         organisation=body.organisation,
         password=body.password,
         name=body.name or "",
+        group_id=body.group_id,
+        language=body.language,
     )
     token = service.issue_token(session, user, "created by admin")
     record(
@@ -176,7 +178,7 @@ def create_user(body: UserIn) -> dict[str, Any]:
     "/users/<int:user_id>",
     "PATCH",
     summary="Change or deactivate a user (a new password or deactivation ends the user's "
-    "sessions and revokes their API tokens)",
+    "sessions and revokes their API tokens; admins cannot deactivate or re-role themselves)",
     roles=("admin",),
     body=UserPatch,
     response=UserOut,
@@ -187,7 +189,21 @@ def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
     if user is None:
         raise not_found(f"User {user_id}")
     changes: dict[str, Any] = {}
+    if (
+        body.role is not None
+        or body.organisation is not None
+        or "group_id" in body.model_fields_set
+    ):
+        service.guard_own_account(g.user, user, "role")
+        role = body.role or user.role
+        if "group_id" in body.model_fields_set:
+            group_id = body.group_id
+        else:
+            group_id = user.group_id if role == Role.GROUP else None
+        changes.update(service.change_role(session, user, role, body.organisation, group_id))
     if body.active is not None and body.active != user.active:
+        if not body.active:
+            service.guard_own_account(g.user, user, "active")
         service.set_active(session, user, body.active)
         changes["active"] = body.active
     if body.name is not None:

@@ -1,18 +1,38 @@
-"""The signed-in user's own account: their API tokens, to issue, see and revoke."""
+"""The user's own account: their API tokens, to issue, see and revoke; their password, to
+change when signed in or to reset through a link sent by e-mail."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
+from flask_login import current_user, logout_user
 
+from matchmaker import mail
+from matchmaker.accounts import reset as resets
 from matchmaker.accounts import service
 from matchmaker.accounts.models import ApiToken
+from matchmaker.accounts.schemas import (
+    PASSWORD_MIN_LENGTH,
+    PasswordChangeIn,
+    PasswordResetIn,
+    PasswordResetRequestIn,
+)
 from matchmaker.audit.service import record
 from matchmaker.db import get_session, utcnow
-from matchmaker.web.helpers import me, page_errors, roles_required
+from matchmaker.web.auth import start_session
+from matchmaker.web.helpers import me, page_errors, roles_required, validate_form
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 page_errors(bp)
@@ -108,3 +128,136 @@ def revoke(token_id: int) -> Any:
     session.commit()
     flash(gettext("The token %(prefix)s… is revoked.", prefix=row.prefix), "success")
     return redirect(url_for("account.tokens"))
+
+
+# --- password --------------------------------------------------------------------------------
+
+
+def _new_password_errors(schema: type[Any], values: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """The form checked with the accounts' password rules; the new password typed twice."""
+    data, errors = validate_form(schema, values)
+    if (
+        "new_password" not in errors
+        and "new_password_again" not in errors
+        and values["new_password"] != values["new_password_again"]
+    ):
+        errors["new_password_again"] = gettext("The two new passwords are not the same.")
+    return (data if not errors else None), errors
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@roles_required()
+def password() -> Any:
+    """Change one's password: the current one, the new one twice.
+
+    A new password ends every other session and revokes the API tokens (as everywhere); this
+    browser gets a fresh session and stays signed in. A wrong current password counts towards
+    the sign-in lockout, like a failed sign-in.
+    """
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        names = ("current_password", "new_password", "new_password_again")
+        values = {name: request.form.get(name, "") for name in names}
+        data, errors = _new_password_errors(PasswordChangeIn, values)
+        db = get_session()
+        user = db.merge(me())
+        if "current_password" not in errors:
+            try:
+                if (
+                    service.check_password(
+                        db, user.email, values["current_password"], request.remote_addr or ""
+                    )
+                    is None
+                ):
+                    errors["current_password"] = gettext("This is not your current password.")
+            except service.SignInLocked as exc:
+                errors["current_password"] = ngettext(
+                    "Too many wrong passwords. Please try again in %(num)d minute.",
+                    "Too many wrong passwords. Please try again in %(num)d minutes.",
+                    -(-exc.retry_after // 60),
+                )
+                status = 429
+        if not errors and data is not None:
+            service.change_password(db, user, data.new_password)
+            record(db, user.id, "user", user.id, "update", {"password": "changed"})
+            db.commit()
+            start_session(user)
+            flash(
+                gettext(
+                    "Your password is changed. You stay signed in here; your other sessions "
+                    "have ended and your API tokens are revoked."
+                ),
+                "success",
+            )
+            return redirect(url_for("account.password"))
+        db.commit()  # a wrong current password is counted
+        status = status if status != 200 else 422
+    return render_template(
+        "account/password.html", errors=errors, password_min=PASSWORD_MIN_LENGTH
+    ), status
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request() -> Any:
+    """Ask for a link to set a new password: the same answer whether the address has an
+    account or not."""
+    errors: dict[str, str] = {}
+    email = request.form.get("email", "").strip() if request.method == "POST" else ""
+    if request.method == "POST":
+        data, errors = validate_form(PasswordResetRequestIn, {"email": email})
+        if data is not None:
+            settings = current_app.extensions["matchmaker.settings"]
+            db = get_session()
+            message = resets.request_reset(
+                db,
+                str(data.email),
+                lambda token: settings.public_url + url_for("account.reset", token=token),
+            )
+            db.commit()
+            if message is not None:
+                try:
+                    mail.send(settings, message)
+                except OSError:
+                    current_app.logger.exception("password reset e-mail failed")
+            return render_template("account/reset_request.html", sent=True, email=email, errors={})
+    return render_template("account/reset_request.html", sent=False, email=email, errors=errors), (
+        422 if errors else 200
+    )
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> Any:
+    """Set a new password through a link from the e-mail; a used, expired or unknown link
+    says so."""
+    db = get_session()
+    state, row = resets.find_reset(db, token)
+    errors: dict[str, str] = {}
+    if state == resets.ResetState.VALID and row is not None and request.method == "POST":
+        values = {
+            name: request.form.get(name, "") for name in ("new_password", "new_password_again")
+        }
+        data, errors = _new_password_errors(PasswordResetIn, values)
+        if data is not None:
+            user = resets.complete_reset(db, row, data.new_password)
+            db.commit()
+            if user is not None:
+                if current_user.is_authenticated and current_user.id == user.id:
+                    logout_user()
+                flash(gettext("Your new password is set. Please sign in with it."), "success")
+                return redirect(url_for("auth.login"))
+            state = resets.ResetState.USED
+    status = {resets.ResetState.INVALID: 404, resets.ResetState.VALID: 422 if errors else 200}
+    response = make_response(
+        render_template(
+            "account/reset.html",
+            state=state.value,
+            errors=errors,
+            token=token,
+            password_min=PASSWORD_MIN_LENGTH,
+        ),
+        status.get(state, 410),
+    )
+    # The address holds the secret: no other site learns it through the Referer header.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

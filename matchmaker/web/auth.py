@@ -19,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from matchmaker.accounts.models import User
 from matchmaker.accounts.service import SignInLocked, check_password, end_sessions
-from matchmaker.db import get_session
+from matchmaker.db import get_session, utcnow
 from matchmaker.web.helpers import home_for, me, page_errors, safe_next
 from matchmaker.web.i18n import COOKIE, LANGUAGES, current_language
 
@@ -72,11 +72,8 @@ def login() -> Any:
                 retry_after = exc.retry_after
             db.commit()  # the failure count (or its reset) is kept either way
             if user is not None:
-                lang = session.get("_lang")
-                session.clear()  # a fresh session on sign-in: no fixation
-                if lang:
-                    session["_lang"] = lang
-                login_user(user)
+                start_session(user)
+                user.last_sign_in_at = utcnow()
                 response = make_response(redirect(next_url or home_for(user)))
                 _remember_language(user, response)
                 db.commit()
@@ -91,6 +88,16 @@ def login() -> Any:
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in on a fresh session (no fixation), keeping the language of the pages;
+    the session carries the user's current session version."""
+    lang = session.get("_lang")
+    session.clear()
+    if lang:
+        session["_lang"] = lang
+    login_user(user)
 
 
 @bp.post("/logout")

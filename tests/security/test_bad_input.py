@@ -174,11 +174,14 @@ def test_markup_in_every_text_field_is_shown_escaped_on_every_page(site: Site) -
     cid = office.get("/api/v1/challenges").json["items"][0]["id"]
     pid = office.get("/api/v1/proposals").json["items"][0]["id"]
     run = office.post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
-    ids = {"c": cid, "draft": cid, "p": pid, "run": run, "pub": 1}
+    admin = site.api("admin")
+    uid = admin.get("/api/v1/users?q=lab@hs").json["items"][0]["id"]
+    assert admin.patch(f"/api/v1/users/{uid}", {"name": f"N {SCRIPT}{IMG}"}).status_code == 200
+    ids = {"c": cid, "draft": cid, "p": pid, "run": run, "pub": 1, "u": uid, "rt": "x"}
     pages = sorted({t.format(**ids) for m, t, _, _ in MATRIX if m == "get"})
     pages += ["/group/matches?lang=en", f"/challenges/similar?q=T+{SCRIPT}"]
     shown = 0
-    for role in ("company_a", "group", "office"):
+    for role in ("company_a", "group", "office", "admin"):
         browser = site.browser(role)
         for url in pages:
             response = browser.get(url)

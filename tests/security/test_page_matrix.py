@@ -34,6 +34,7 @@ def signed_in(**codes: Any) -> dict[str, Any]:
 POSTERS = signed_in(group=403)
 GROUP_ONLY = signed_in(company_a=403, company_b=403, office=403, admin=403)
 OFFICE_ONLY = signed_in(company_a=403, company_b=403, group=403)
+ADMIN_ONLY = signed_in(company_a=403, company_b=403, group=403, office=403)
 
 # (method, url template, form, {role: expected})
 MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
@@ -75,6 +76,17 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("get", "/office/dashboard/funnel.csv", None, OFFICE_ONLY),
     ("get", "/account/tokens", None, signed_in()),
     ("post", "/account/tokens", {"expires_in_days": "x"}, signed_in()),
+    ("get", "/account/password", None, signed_in()),
+    ("post", "/account/password", {"current_password": ""}, signed_in()),
+    ("get", "/account/reset", None, everyone()),
+    ("post", "/account/reset", {"email": "nobody@example.org"}, everyone()),
+    ("get", "/account/reset/{rt}", None, everyone(404)),
+    ("post", "/account/reset/{rt}", {"new_password": "x"}, everyone(404)),
+    ("get", "/admin/users", None, ADMIN_ONLY),
+    ("post", "/admin/users", {"email": ""}, ADMIN_ONLY),
+    ("get", "/admin/users/{u}", None, ADMIN_ONLY),
+    ("post", "/admin/users/{u}/role", {"role": "x"}, ADMIN_ONLY),
+    ("post", "/admin/users/{u}/active", {"active": "x"}, ADMIN_ONLY),
     # Last: they change what the rows above use.
     ("post", "/group/publications/{pub}/delete", {}, GROUP_ONLY),
     # company_a's second token: its owner and an admin revoke it; to anyone else it is not there.
@@ -111,7 +123,17 @@ def _ids(site: Site) -> dict[str, Any]:
         pid = p.id
     run = site.api("office").post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
     tok = api.post("/api/v1/tokens", {"name": "second"}).json["id"]
-    return {"c": cid, "draft": draft, "pub": pub, "p": pid, "run": run, "tok": tok}
+    uid = site.api("admin").get("/api/v1/users?q=b@stahl").json["items"][0]["id"]
+    return {
+        "c": cid,
+        "draft": draft,
+        "pub": pub,
+        "p": pid,
+        "run": run,
+        "tok": tok,
+        "u": uid,
+        "rt": "not-a-reset-token",
+    }
 
 
 def _verdict(response: Any) -> Any:
@@ -167,6 +189,7 @@ def test_every_page_is_in_the_matrix(app: Any) -> None:
         "proposal_id": "p",
         "run_id": "run",
         "token_id": "tok",
+        "user_id": "u",
     }
     missing = []
     for rule in app.url_map.iter_rules():
@@ -175,7 +198,7 @@ def test_every_page_is_in_the_matrix(app: Any) -> None:
         path = rule.rule
         for arg, short in names.items():
             path = path.replace(f"<int:{arg}>", "{" + short + "}")
-        path = path.replace("<code>", "en").replace("<key>", "funnel")
+        path = path.replace("<code>", "en").replace("<key>", "funnel").replace("<token>", "{rt}")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             if (method.lower(), path) not in covered and not (
                 method == "GET" and (method.lower(), path.replace("{c}", "{draft}")) in covered
