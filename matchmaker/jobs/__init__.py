@@ -19,6 +19,7 @@ from matchmaker.jobs.models import Job, JobKind, JobStatus, Tracked, TrackedStat
 from matchmaker.jobs.queue import (
     QUEUE_NAME,
     create_job,
+    dispatch,
     get_queue,
     init_app,
     queue_depth,
@@ -65,6 +66,7 @@ __all__ = [
     "TrackedStatus",
     "Tracker",
     "create_job",
+    "dispatch",
     "get_queue",
     "handler_for",
     "heartbeat_lost",
