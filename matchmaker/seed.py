@@ -116,6 +116,7 @@ def load_sample_data(session: Session, seed_dir: Path = SEED_DIR) -> dict[str, i
                     abstract=pub.get("abstract", ""),
                     year=pub.get("year"),
                     doi=pub.get("doi", ""),
+                    authors=list(pub.get("authors", [])),
                     **_language(pub, pub["title"], pub.get("abstract", "")),
                 )
             )

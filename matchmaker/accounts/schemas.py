@@ -16,6 +16,7 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
 Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
 Language = Literal["de", "en"]
+LANGUAGE_DESCRIPTION = "Language of the user's pages and e-mails: de (German) or en (English)"
 
 
 class UserIn(StrictInput):
@@ -41,6 +42,16 @@ class UserPatch(StrictInput):
     )
     organisation: Line(200) | None = None  # type: ignore[valid-type]
     group_id: int | None = None
+
+
+class MePatch(StrictInput):
+    """What a user changes of their own account through the API: nothing else (a role, an
+    organisation or activity is the admins' ``PATCH /users/{id}``)."""
+
+    name: Line(200) | None = Field(  # type: ignore[valid-type]
+        None, description="Your name; null empties it"
+    )
+    language: Language | None = Field(None, description=LANGUAGE_DESCRIPTION)
 
 
 class PasswordChangeIn(StrictInput):
@@ -71,6 +82,9 @@ class UserOut(BaseModel):
     organisation: str | None
     group_id: int | None
     active: bool
+    language: Language = Field(
+        description=LANGUAGE_DESCRIPTION + "; German until the user chooses one"
+    )
     created_at: dt.datetime
 
 

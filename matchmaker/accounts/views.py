@@ -10,6 +10,7 @@ from sqlalchemy import select
 from matchmaker.accounts import service
 from matchmaker.accounts.models import ADMIN_ROLES, ApiToken, Role, User
 from matchmaker.accounts.schemas import (
+    MePatch,
     TokenIn,
     TokenInfo,
     TokenList,
@@ -23,7 +24,7 @@ from matchmaker.accounts.schemas import (
 from matchmaker.api.problems import not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.audit.service import record
-from matchmaker.crud import paginate, text_filter
+from matchmaker.crud import apply_patch, paginate, text_filter
 from matchmaker.db import get_session
 from matchmaker.schemas import Page
 
@@ -40,6 +41,8 @@ def user_out(user: User) -> dict[str, Any]:
         "organisation": user.organisation.name if user.organisation else None,
         "group_id": user.group_id,
         "active": user.active,
+        # Not chosen yet: German, as the e-mails are.
+        "language": user.language if user.language in service.LANGUAGES else service.LANGUAGES[0],
         "created_at": user.created_at.isoformat(),
     }
 
@@ -47,6 +50,24 @@ def user_out(user: User) -> dict[str, Any]:
 @endpoint(bp, "/me", summary="Your own account", response=UserOut)
 def me() -> dict[str, Any]:
     return user_out(g.user)
+
+
+@endpoint(
+    bp,
+    "/me",
+    "PATCH",
+    summary="Change your own name or the language of your pages and e-mails (de, en)",
+    body=MePatch,
+    response=UserOut,
+)
+def update_me(body: MePatch) -> dict[str, Any]:
+    session = get_session()
+    user = session.merge(g.user)
+    changes = apply_patch(user, body, blank=frozenset({"name"}))
+    if changes:
+        record(session, user.id, "user", user.id, "update", changes)
+    session.commit()
+    return user_out(user)
 
 
 def token_out(row: ApiToken) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.db import Base, created_at, intpk, updated_at
@@ -61,6 +61,8 @@ class Publication(Base):
     abstract: Mapped[str] = mapped_column(Text, default="")
     year: Mapped[int | None]
     doi: Mapped[str] = mapped_column(String(200), default="")
+    #: Author names in their order ("Petersen, Jana"); shown, never matched on.
+    authors: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     #: The publication's own language (a German group may publish in English), of title and
     #: abstract; see ``Challenge.language``.
     language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")

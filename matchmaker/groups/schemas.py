@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -16,21 +17,35 @@ from matchmaker.schemas import TRL, FieldList, FieldOfAction, Line, PageQuery, S
 
 Keyword = Line(80)
 Keywords = list[Keyword]  # type: ignore[valid-type]
+#: Most papers have a handful of authors; a consortium paper may list hundreds (then the first).
+MAX_AUTHORS = 100
+AUTHORS_DESCRIPTION = (
+    'Author names in their order, each as written ("Petersen, Jana"); shown, never matched on'
+)
+Authors = Annotated[
+    list[Line(200)],  # type: ignore[valid-type]
+    Field(max_length=MAX_AUTHORS, description=AUTHORS_DESCRIPTION),
+]
+#: The years a publication may have: an earlier or later one is a typo.
+YEAR_MIN, YEAR_MAX = 1900, 2100
+Year = Annotated[int | None, Field(ge=YEAR_MIN, le=YEAR_MAX)]
 
 
 class PublicationIn(StrictInput):
     title: Line(500)  # type: ignore[valid-type]
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
-    year: int | None = Field(None, ge=1900, le=2100)
+    year: Year = None
     doi: Line(200) | None = None  # type: ignore[valid-type]
+    authors: Authors = Field(default_factory=list)
     language: Language | None = language_in()
 
 
 class PublicationPatch(StrictInput):
     title: Line(500) | None = None  # type: ignore[valid-type]
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
-    year: int | None = Field(None, ge=1900, le=2100)
+    year: Year = None
     doi: Line(200) | None = None  # type: ignore[valid-type]
+    authors: Authors | None = None
     language: Language | None = language_in()
 
 
@@ -41,6 +56,7 @@ class PublicationOut(BaseModel):
     abstract: str
     year: int | None
     doi: str
+    authors: list[str] = Field(description=AUTHORS_DESCRIPTION)
     language: Language = Field(description=LANGUAGE_OUT_DESCRIPTION + " (of title and abstract)")
     language_confirmed: bool = Field(description=CONFIRMED_DESCRIPTION)
 

@@ -25,6 +25,9 @@ from matchmaker.matching import index_state
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.organisations.service import owning_organisation
 
+#: Members of a publication the ranker never reads: changing only these rebuilds no index.
+UNMATCHED_PUBLICATION_MEMBERS = frozenset({"authors"})
+
 
 def may_edit(user: User, group: ResearchGroup) -> bool:
     """The group's own users and the office edit a profile."""
@@ -47,6 +50,7 @@ def publication_out(p: Publication) -> dict[str, Any]:
         "abstract": p.abstract,
         "year": p.year,
         "doi": p.doi,
+        "authors": list(p.authors),
         "language": p.language,
         "language_confirmed": p.language_confirmed,
     }
@@ -167,6 +171,7 @@ def _new_publication(data: PublicationIn) -> Publication:
         abstract=data.abstract or "",
         year=data.year,
         doi=data.doi or "",
+        authors=list(data.authors),
         language=language,
         language_confirmed=confirmed,
     )
@@ -203,7 +208,7 @@ def get_publication(group: ResearchGroup, publication_id: int) -> Publication:
 def update_publication(
     session: Session, user: User, group: ResearchGroup, pub: Publication, patch: PublicationPatch
 ) -> Publication:
-    """Change a publication."""
+    """Change a publication; ``authors: null`` is an error (send ``[]`` to clear them)."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office edit its publications.")
     changes = apply_patch(
@@ -215,7 +220,8 @@ def update_publication(
     changes |= languages.update_from_patch(pub, patch, changes, ("title", "abstract"))
     if changes:
         record(session, user.id, "publication", pub.id, "update", changes)
-        index_state.bump(session)
+        if changes.keys() - UNMATCHED_PUBLICATION_MEMBERS:
+            index_state.bump(session)
     return pub
 
 

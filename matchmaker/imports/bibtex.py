@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext
 
-from matchmaker.groups.schemas import PublicationIn
+from matchmaker.groups.schemas import MAX_AUTHORS, PublicationIn
 from matchmaker.web.helpers import validate_form
 
 MAX_ENTRIES = 200
@@ -45,17 +45,45 @@ def _year(value: Any) -> str:
     return match.group(1) if match else ""
 
 
-def _bibtex(text: str) -> list[dict[str, str]]:
+def _latex_name(name: str) -> str:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    try:
+        return _clean(LatexNodes2Text().latex_to_text(name)) or _clean(name)
+    except Exception:  # a broken macro: the name as written
+        return _clean(name)
+
+
+def _names(value: Any) -> list[str]:
+    """A BibTeX ``author`` field ("Müller, Jana and Ole Hansen and others") or a RIS author list
+    as a list of names, each as written (LaTeX decoded); BibTeX's "others" (et al.) is no name."""
+    if not value:
+        return []
+    names = value if isinstance(value, list) else [value]
+    out = [_latex_name(str(n)) for n in names]
+    # A consortium paper may list hundreds: the first ones say who wrote it.
+    return [n for n in out if n and n.lower() != "others"][:MAX_AUTHORS]
+
+
+def _bibtex(text: str) -> list[dict[str, Any]]:
     import bibtexparser
     from bibtexparser import middlewares
 
+    # Co-authors are separated first, at "and" outside braces ("{Barnes and Noble}" is one
+    # name), before LaTeX decoding drops the braces; the names are decoded one by one.
     try:
         library = bibtexparser.parse_string(
-            text, append_middleware=[middlewares.LatexDecodingMiddleware()]
+            text,
+            append_middleware=[
+                middlewares.SeparateCoAuthors(),
+                middlewares.LatexDecodingMiddleware(),
+            ],
         )
     except Exception:  # a broken LaTeX macro: read the raw values instead
-        library = bibtexparser.parse_string(text)
-    rows: list[tuple[int, dict[str, str]]] = []
+        library = bibtexparser.parse_string(
+            text, append_middleware=[middlewares.SeparateCoAuthors()]
+        )
+    rows: list[tuple[int, dict[str, Any]]] = []
     for entry in library.entries:
         f = {k.lower(): v.value for k, v in entry.fields_dict.items()}
         rows.append(
@@ -66,6 +94,7 @@ def _bibtex(text: str) -> list[dict[str, str]]:
                     "abstract": _clean(f.get("abstract")),
                     "year": _year(f.get("year") or f.get("date")),
                     "doi": _clean(f.get("doi")),
+                    "authors": _names(f.get("author")),
                 },
             )
         )
@@ -82,6 +111,7 @@ def _bibtex(text: str) -> list[dict[str, str]]:
                     "abstract": "",
                     "year": "",
                     "doi": "",
+                    "authors": [],
                     FAILED: key.group(1) if key else "",
                     FAILED_LINE: str((block.start_line or 0) + 1),
                 },
@@ -90,7 +120,7 @@ def _bibtex(text: str) -> list[dict[str, str]]:
     return [row for _, row in sorted(rows, key=lambda r: r[0])]
 
 
-def _ris(text: str) -> list[dict[str, str]]:
+def _ris(text: str) -> list[dict[str, Any]]:
     import rispy
 
     rows = []
@@ -102,6 +132,7 @@ def _ris(text: str) -> list[dict[str, str]]:
                 "abstract": _clean(rec.get("abstract") or rec.get("notes_abstract")),
                 "year": _year(rec.get("year") or rec.get("publication_year") or rec.get("date")),
                 "doi": _clean(rec.get("doi")),
+                "authors": _names(rec.get("authors") or rec.get("first_authors")),
             }
         )
     return rows
@@ -128,6 +159,7 @@ def parse(text: str) -> tuple[str, list[Entry]]:
             continue
         data = {k: (v or None) for k, v in row.items()}
         data["title"] = row["title"]
+        data["authors"] = row["authors"]
         publication, errors = validate_form(PublicationIn, data)
         entries.append(Entry(values=row, errors=errors, publication=publication))
     return kind, entries

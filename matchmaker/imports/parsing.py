@@ -2,7 +2,8 @@
 
 Every row is validated (``GroupIn``, ``PublicationIn``, ``ChallengeIn``) before anything is
 written; a file with one invalid row raises :class:`ImportInvalid` naming every bad row and field.
-In CSV, ``fields`` and ``keywords`` list their items separated by ``;``; empty cells are absent.
+In CSV, ``fields``, ``keywords`` and ``authors`` list their items separated by ``;``; empty cells
+are absent.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from matchmaker.schemas import clean_line
 #: deeper than this is no record (and would exhaust the parser's recursion).
 MAX_DEPTH = 16
 _NOT_IN_FILES = {"institution_id", "organisation_id"}
-_LIST_COLUMNS = {"fields", "keywords"}
+_LIST_COLUMNS = {"fields", "keywords", "authors"}
 
 
 def detect_format(text: str, filename: str = "") -> str:

@@ -91,7 +91,13 @@ def _blank(values: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def _publication_values(p: PublicationIn) -> dict[str, Any]:
     """A publication row's values; its language only when the row sets one."""
-    values = {"title": p.title, "abstract": p.abstract or "", "year": p.year, "doi": p.doi or ""}
+    values = {
+        "title": p.title,
+        "abstract": p.abstract or "",
+        "year": p.year,
+        "doi": p.doi or "",
+        "authors": list(p.authors),
+    }
     if p.language is not None:
         values.update(language=p.language, language_confirmed=True)
     return values

@@ -68,11 +68,15 @@ def init_app(app: Flask) -> None:
 
     from matchmaker.web.account import bp as account_bp
     from matchmaker.web.admin import bp as admin_bp
+    from matchmaker.web.challenge_state import bp as challenge_state_bp
     from matchmaker.web.auth import bp as auth_bp
     from matchmaker.web.company import bp as company_bp
     from matchmaker.web.dashboard import bp as dashboard_bp
     from matchmaker.web.group import bp as group_bp
     from matchmaker.web.office import bp as office_bp
+    from matchmaker.web.publications import bp as publication_bp
 
     for bp in (auth_bp, company_bp, group_bp, office_bp, dashboard_bp, account_bp, admin_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(publication_bp)
+    app.register_blueprint(challenge_state_bp)

@@ -28,7 +28,7 @@ from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
 from matchmaker.review import mails
 from matchmaker.review import service as review
-from matchmaker.web import matching
+from matchmaker.web import challenge_state, matching
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
     blank_to_none,
@@ -225,6 +225,7 @@ def challenge(challenge_id: int) -> Any:
         challenge=item,
         proposals=proposals,
         may_edit=challenges.may_edit(user, item),
+        state={name: allowed(item) for name, allowed in challenge_state.RULES.items()},
         # After an introduction each side reads the other's contact.
         group_contacts={p.id: mails.group_contact(db, p.group) for p in introduced},
         company_contact=(

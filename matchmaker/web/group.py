@@ -50,7 +50,7 @@ PROFILE_FIELDS = (
 )
 #: Optional form fields; an empty language is "detect automatically".
 OPTIONAL = ("head", "methods", "contact", "language")
-PUBLICATION_FIELDS = ("title", "abstract", "year", "doi", "language")
+PUBLICATION_FIELDS = ("title", "abstract", "year", "doi", "authors", "language")
 MATCHES_PER_PAGE = 10
 
 
@@ -80,6 +80,12 @@ def _no_profile(_exc: _NoProfile) -> Any:
 
 def _keywords(text: str) -> list[str]:
     return [k.strip() for k in re.split(r"[,;\n]", text or "") if k.strip()]
+
+
+def authors_from_form(text: str) -> list[str]:
+    """The authors typed in a form: one name a line, or names separated by ``;`` (a name itself
+    has a comma: "Petersen, Jana")."""
+    return [a.strip() for a in re.split(r"[;\n]", text or "") if a.strip()]
 
 
 def _profile_values(group: ResearchGroup | None) -> dict[str, Any]:
@@ -155,7 +161,10 @@ def _publications_page(
     bib_text: str = "",
     bib_error: str = "",
     status: int = 200,
+    edit: dict[str, Any] | None = None,
 ) -> Any:
+    """The page; ``edit`` is a publication's edit form sent back with errors (``id``,
+    ``values`` and ``errors`` by the form's field names)."""
     return render_template(
         "group/publications.html",
         group=group,
@@ -163,6 +172,7 @@ def _publications_page(
         errors=errors or {},
         bib_text=bib_text,
         bib_error=bib_error,
+        edit=edit,
     ), status
 
 
@@ -179,7 +189,11 @@ def add_publication() -> Any:
     group = _require_group()
     values = {name: request.form.get(name, "") for name in PUBLICATION_FIELDS}
     data, errors = validate_form(
-        PublicationIn, blank_to_none(values, "abstract", "year", "doi", "language")
+        PublicationIn,
+        {
+            **blank_to_none(values, "abstract", "year", "doi", "language"),
+            "authors": authors_from_form(values["authors"]),
+        },
     )
     if data is None:
         return _publications_page(group, values=values, errors=errors, status=422)
