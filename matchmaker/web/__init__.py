@@ -68,8 +68,8 @@ def init_app(app: Flask) -> None:
 
     from matchmaker.web.account import bp as account_bp
     from matchmaker.web.admin import bp as admin_bp
-    from matchmaker.web.challenge_state import bp as challenge_state_bp
     from matchmaker.web.auth import bp as auth_bp
+    from matchmaker.web.challenge_state import bp as challenge_state_bp
     from matchmaker.web.company import bp as company_bp
     from matchmaker.web.dashboard import bp as dashboard_bp
     from matchmaker.web.group import bp as group_bp
