@@ -22,10 +22,8 @@ MAX_AUTHORS = 100
 AUTHORS_DESCRIPTION = (
     'Author names in their order, each as written ("Petersen, Jana"); shown, never matched on'
 )
-Authors = Annotated[
-    list[Line(200)],  # type: ignore[valid-type]
-    Field(max_length=MAX_AUTHORS, description=AUTHORS_DESCRIPTION),
-]
+Author = Line(200)
+Authors = list[Author]  # type: ignore[valid-type]
 #: The years a publication may have: an earlier or later one is a typo.
 YEAR_MIN, YEAR_MAX = 1900, 2100
 Year = Annotated[int | None, Field(ge=YEAR_MIN, le=YEAR_MAX)]
@@ -36,7 +34,9 @@ class PublicationIn(StrictInput):
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
     year: Year = None
     doi: Line(200) | None = None  # type: ignore[valid-type]
-    authors: Authors = Field(default_factory=list)
+    authors: Authors = Field(
+        default_factory=list, max_length=MAX_AUTHORS, description=AUTHORS_DESCRIPTION
+    )
     language: Language | None = language_in()
 
 
@@ -45,7 +45,7 @@ class PublicationPatch(StrictInput):
     abstract: Text(20_000) | None = None  # type: ignore[valid-type]
     year: Year = None
     doi: Line(200) | None = None  # type: ignore[valid-type]
-    authors: Authors | None = None
+    authors: Authors | None = Field(None, max_length=MAX_AUTHORS, description=AUTHORS_DESCRIPTION)
     language: Language | None = language_in()
 
 

@@ -71,7 +71,9 @@ def _confirm_or_do(challenge_id: int, action: str) -> Any:
         return render_template("company/challenge_confirm.html", challenge=item, action=action)
     db = get_session()
     if action == "close":
-        challenges.update_challenge(db, me(), item, ChallengePatch(status=ChallengeStatus.CLOSED))
+        challenges.update_challenge(
+            db, me(), item, ChallengePatch.model_validate({"status": ChallengeStatus.CLOSED})
+        )
         message = gettext(
             "The challenge “%(title)s” is closed: it is no longer matched and stays visible.",
             title=item.title,
@@ -109,7 +111,9 @@ def reopen(challenge_id: int) -> Any:
     if not may_reopen(item):
         return _not_now(item, "reopen")
     db = get_session()
-    challenges.update_challenge(db, me(), item, ChallengePatch(status=ChallengeStatus.OPEN))
+    challenges.update_challenge(
+        db, me(), item, ChallengePatch.model_validate({"status": ChallengeStatus.OPEN})
+    )
     db.commit()
     flash(
         gettext("The challenge “%(title)s” is open again and will be matched.", title=item.title),
