@@ -74,6 +74,7 @@ def deny(**codes: int) -> dict[str, Any]:
 
 MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("get", "/api/v1/me", None, deny()),
+    ("patch", "/api/v1/me", {"language": "en"}, deny()),
     ("post", "/api/v1/tokens", {}, {**deny(), AN: 401}),
     ("get", "/api/v1/tokens", None, deny()),
     # company_b's second token: its owner and an admin revoke it; to anyone else it is not there.
