@@ -16,7 +16,14 @@ from matchmaker.challenges.models import Challenge
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.groups.schemas import GroupIn, GroupPatch, PublicationIn, PublicationPatch
+from matchmaker.groups.schemas import (
+    YEAR_MAX,
+    YEAR_MIN,
+    GroupIn,
+    GroupPatch,
+    PublicationIn,
+    PublicationPatch,
+)
 from matchmaker.imports import bibtex
 from matchmaker.matching.models import Proposal
 from matchmaker.review import mails
@@ -80,6 +87,15 @@ def _no_profile(_exc: _NoProfile) -> Any:
 
 def _keywords(text: str) -> list[str]:
     return [k.strip() for k in re.split(r"[,;\n]", text or "") if k.strip()]
+
+
+def with_year_message(errors: dict[str, str], typed: str) -> dict[str, str]:
+    """A whole number out of range for ``year`` says which years are allowed: "Muss mindestens
+    1.900 sein" reads as an amount, not as a year."""
+    if "year" in errors and typed.strip().lstrip("-").isdigit():
+        message = gettext("Enter a year from %(min)s to %(max)s.", min=YEAR_MIN, max=YEAR_MAX)
+        errors = {**errors, "year": message}
+    return errors
 
 
 def authors_from_form(text: str) -> list[str]:
@@ -195,6 +211,7 @@ def add_publication() -> Any:
             "authors": authors_from_form(values["authors"]),
         },
     )
+    errors = with_year_message(errors, values["year"])
     if data is None:
         return _publications_page(group, values=values, errors=errors, status=422)
     db = get_session()

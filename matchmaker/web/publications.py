@@ -14,7 +14,12 @@ from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import Publication
 from matchmaker.groups.schemas import PublicationPatch
-from matchmaker.web.group import _publications_page, _require_group, authors_from_form
+from matchmaker.web.group import (
+    _publications_page,
+    _require_group,
+    authors_from_form,
+    with_year_message,
+)
 from matchmaker.web.helpers import (
     blank_to_none,
     language_form_value,
@@ -74,6 +79,7 @@ def edit(publication_id: int) -> Any:
             errors = problem_errors(exc)
     if errors:
         db.rollback()
+        errors = with_year_message(errors, sent["year"])
         named = {(form_name(k, pub.id) if k in EDIT_FIELDS else k): v for k, v in errors.items()}
         values = {form_name(k, pub.id): v for k, v in sent.items()}
         return _publications_page(

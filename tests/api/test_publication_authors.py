@@ -82,5 +82,5 @@ def test_the_openapi_document_describes_authors(app) -> None:
     assert "authors" in schemas["PublicationOut"]["required"]
     assert "authors" not in schemas["PublicationIn"].get("required", [])
     year = schemas["PublicationPatch"]["properties"]["year"]
-    bounds = [o for o in year.get("anyOf", [year]) if o.get("type") == "integer"][0]
+    bounds = next(o for o in year.get("anyOf", [year]) if o.get("type") == "integer")
     assert (bounds["minimum"], bounds["maximum"]) == (1900, 2100)

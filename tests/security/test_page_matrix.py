@@ -64,6 +64,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("post", "/group/publications/add", {"title": "A paper"}, GROUP_ONLY),
     ("post", "/group/publications/import", {"bib_text": ""}, GROUP_ONLY),
     ("post", "/group/publications/{pub}/language", {"language": "de"}, GROUP_ONLY),
+    ("post", "/group/publications/{pub}/edit", {"title": ""}, GROUP_ONLY),
     ("get", "/office/proposals", None, OFFICE_ONLY),
     ("get", "/office/proposals.csv", None, OFFICE_ONLY),
     ("get", "/office/proposals/{p}", None, OFFICE_ONLY),
@@ -89,6 +90,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("post", "/admin/users/{u}/role", {"role": "x"}, ADMIN_ONLY),
     ("post", "/admin/users/{u}/active", {"active": "x"}, ADMIN_ONLY),
     # Last: they change what the rows above use.
+    ("get", "/challenges/{c}/close", None, signed_in(company_b=404, group=403)),
+    ("post", "/challenges/{c}/close", {"confirm": "yes"}, signed_in(company_b=404, group=403)),
+    ("post", "/challenges/{c}/reopen", {}, signed_in(company_b=404, group=403)),
+    ("get", "/challenges/{c}/archive", None, signed_in(company_b=404, group=403)),
+    ("post", "/challenges/{c}/archive", {"confirm": "yes"}, signed_in(company_b=404, group=403)),
     ("post", "/group/publications/{pub}/delete", {}, GROUP_ONLY),
     # company_a's second token: its owner and an admin revoke it; to anyone else it is not there.
     (
