@@ -13,13 +13,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from matchmaker.accounts.models import Role
+from matchmaker.accounts.models import COMPANY_ROLES
 from matchmaker.api.problems import Problem
 from matchmaker.challenges import service as challenges
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.challenges.schemas import ChallengePatch
 from matchmaker.db import get_session
-from matchmaker.web.helpers import OFFICE_ROLES, me, page_errors, roles_required
+from matchmaker.web.helpers import me, page_errors, roles_required
 
 bp = Blueprint("challenge_state", __name__)
 page_errors(bp)
@@ -90,21 +90,21 @@ def _confirm_or_do(challenge_id: int, action: str) -> Any:
 
 
 @bp.route("/challenges/<int:challenge_id>/close", methods=["GET", "POST"])
-@roles_required(Role.COMPANY, *OFFICE_ROLES)
+@roles_required(*COMPANY_ROLES)
 def close(challenge_id: int) -> Any:
     """Close a challenge, after the confirmation page."""
     return _confirm_or_do(challenge_id, "close")
 
 
 @bp.route("/challenges/<int:challenge_id>/archive", methods=["GET", "POST"])
-@roles_required(Role.COMPANY, *OFFICE_ROLES)
+@roles_required(*COMPANY_ROLES)
 def archive(challenge_id: int) -> Any:
     """Archive a challenge, after the confirmation page."""
     return _confirm_or_do(challenge_id, "archive")
 
 
 @bp.post("/challenges/<int:challenge_id>/reopen")
-@roles_required(Role.COMPANY, *OFFICE_ROLES)
+@roles_required(*COMPANY_ROLES)
 def reopen(challenge_id: int) -> Any:
     """Open a closed challenge again: it is matched again (nothing is lost, so no question)."""
     item = _editable(challenge_id)
