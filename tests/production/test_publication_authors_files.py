@@ -80,7 +80,7 @@ def test_the_dump_keeps_authors(app, tmp_path: Path) -> None:
     assert [json.loads(a) if isinstance(a, str) else a for a in stored] == [["Müller, Jana"]]
 
 
-def test_publications_stored_before_0014_have_no_authors(tmp_path: Path) -> None:
+def test_publications_stored_before_0013_have_no_authors(tmp_path: Path) -> None:
     from sqlalchemy import text
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"

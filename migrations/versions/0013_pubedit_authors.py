@@ -4,7 +4,7 @@
 publications page or read from a BibTeX/RIS entry ("Last, First and Other" → one name each).
 Publications stored before it have none (an empty list). Authors are shown, never matched on.
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05 10:00:00
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
+revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
