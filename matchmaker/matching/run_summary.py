@@ -53,11 +53,11 @@ def shortfalls(
         low = ~pipeline_row & ~excluded_row & ~(np.isfinite(scores[i]) & (scores[i] > 0))
         eligible = ~pipeline_row & ~excluded_row & ~low
         capacity_blocked = institution_blocked = 0
-        for j in np.flatnonzero(eligible):
-            if int(j) in taken:
+        for col in np.flatnonzero(eligible).tolist():
+            if col in taken:
                 continue
-            capacity_blocked += int(full[j])
-            institution_blocked += int(per_inst.get(inst_keys[j], 0) >= max_per_institution)
+            capacity_blocked += int(full[col])
+            institution_blocked += int(per_inst.get(inst_keys[col], 0) >= max_per_institution)
         counts = {
             "in_pipeline": int(pipeline_row.sum()),
             "excluded": int(excluded_row.sum()),

@@ -249,7 +249,7 @@ def _assign_and_store(
         )
     )
     session.add_all(new_proposals)
-    short = (
+    short: list[dict[str, Any]] = (
         shortfalls(
             scores,
             chosen,

@@ -137,8 +137,10 @@ def company_interest(challenge_id: int, group_id: int) -> Any:
     if not challenges.may_edit(user, challenge):
         raise forbidden("A company states interest for its own challenges only.")
     group = groups.get_group(db, group_id, include_archived=False)
-    values = {"challenge_id": challenge.id, "value": request.form.get("value", "")}
-    checked, errors = validate_form(CompanyInterestIn, values)
+    value = request.form.get("value", "")
+    checked, errors = validate_form(
+        CompanyInterestIn, {"challenge_id": challenge.id, "value": value}
+    )
     if checked is not None:
         try:
             learning.state_company_interest(db, user, challenge, group, checked.value)
@@ -149,7 +151,7 @@ def company_interest(challenge_id: int, group_id: int) -> Any:
         forms = {interest_key(challenge.id, group.id): {"values": {}, "errors": _at(errors)}}
         return company_pages.challenge_page(challenge.id, forms, 422)
     db.commit()
-    _interest_flash(values["value"])
+    _interest_flash(value)
     return redirect(url_for("company.challenge", challenge_id=challenge.id))
 
 
