@@ -104,64 +104,74 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def _limits(settings: Settings) -> list[Limit]:
-    def message(what: str) -> str:
-        return f"Too many {what}; wait for the time in Retry-After and try again."
+def _not_api() -> bool:
+    return not _is_api()
 
+
+def _unknown_token(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def _not_on(endpoint: str) -> Callable[[], bool]:
+    return lambda: request.endpoint != endpoint
+
+
+def _limits(settings: Settings) -> list[Limit]:
+    """The rate limits, one row each: (limit, counted per, scope, what is counted, methods,
+    exempt when, counted only when); all shared by every route they apply to."""
+    writes = ["POST", "PUT", "PATCH", "DELETE"]
+    rows: list[tuple[str, Callable[[], str], str, str, list[str] | None, Any, Any]] = [
+        (settings.rate_limit_api, caller_key, "api", "API requests", None, _not_api, None),
+        (settings.rate_limit_writes, caller_key, "api-writes", "changes", writes, _not_api, None),
+        (
+            settings.rate_limit_auth_failures,
+            client_address,
+            "api-auth-failures",
+            "requests with an unknown token",
+            None,
+            _not_an_unknown_token,
+            _unknown_token,
+        ),
+        (
+            settings.rate_limit_auth_failures,
+            token_prefix_key,
+            "api-auth-failures-prefix",
+            "requests with an unknown token",
+            None,
+            _not_an_unknown_token,
+            _unknown_token,
+        ),
+        (
+            settings.rate_limit_signin,
+            client_address,
+            "signin",
+            "sign-in attempts",
+            ["POST"],
+            _not_on("auth.login"),
+            None,
+        ),
+        (
+            settings.rate_limit_password_reset,
+            client_address,
+            "password-reset",
+            "requests for a password reset link",
+            ["POST"],
+            _not_on("account.reset_request"),
+            None,
+        ),
+    ]
     return [
         Limit(
-            settings.rate_limit_api,
-            key_function=caller_key,
-            scope="api",
+            limit,
+            key_function=key,
+            scope=scope,
             shared=True,
-            exempt_when=lambda: not _is_api(),
-            error_message=message("API requests"),
-        ),
-        Limit(
-            settings.rate_limit_writes,
-            key_function=caller_key,
-            scope="api-writes",
-            shared=True,
-            methods=["POST", "PUT", "PATCH", "DELETE"],
-            exempt_when=lambda: not _is_api(),
-            error_message=message("changes"),
-        ),
-        Limit(
-            settings.rate_limit_auth_failures,
-            key_function=client_address,
-            scope="api-auth-failures",
-            shared=True,
-            exempt_when=_not_an_unknown_token,
-            deduct_when=lambda response: response.status_code == 401,
-            error_message=message("requests with an unknown token"),
-        ),
-        Limit(
-            settings.rate_limit_auth_failures,
-            key_function=token_prefix_key,
-            scope="api-auth-failures-prefix",
-            shared=True,
-            exempt_when=_not_an_unknown_token,
-            deduct_when=lambda response: response.status_code == 401,
-            error_message=message("requests with an unknown token"),
-        ),
-        Limit(
-            settings.rate_limit_signin,
-            key_function=client_address,
-            scope="signin",
-            shared=True,
-            methods=["POST"],
-            exempt_when=lambda: request.endpoint != "auth.login",
-            error_message=message("sign-in attempts"),
-        ),
-        Limit(
-            settings.rate_limit_password_reset,
-            key_function=client_address,
-            scope="password-reset",
-            shared=True,
-            methods=["POST"],
-            exempt_when=lambda: request.endpoint != "account.reset_request",
-            error_message=message("requests for a password reset link"),
-        ),
+            methods=methods,
+            exempt_when=exempt,
+            deduct_when=deduct,
+            error_message=f"Too many {what}; wait for the time in Retry-After and try again.",
+        )
+        for limit, key, scope, what, methods, exempt, deduct in rows
     ]
 
 

@@ -19,6 +19,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+#: The role groups, defined once: the office (admins are office users too) ...
+OFFICE_ROLES: tuple[Role, ...] = (Role.OFFICE, Role.ADMIN)
+#: ... a company or the office, a research group or the office, and admins alone.
+COMPANY_ROLES: tuple[Role, ...] = (Role.COMPANY, *OFFICE_ROLES)
+GROUP_ROLES: tuple[Role, ...] = (Role.GROUP, *OFFICE_ROLES)
+ADMIN_ROLES: tuple[Role, ...] = (Role.ADMIN,)
+
+
 class User(Base):
     """A person who signs in: a company's manager, a lab head, the office, or an admin."""
 

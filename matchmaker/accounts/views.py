@@ -8,7 +8,7 @@ from flask import Blueprint, g
 from sqlalchemy import select
 
 from matchmaker.accounts import service
-from matchmaker.accounts.models import ApiToken, Role, User
+from matchmaker.accounts.models import ADMIN_ROLES, ApiToken, Role, User
 from matchmaker.accounts.schemas import (
     TokenIn,
     TokenInfo,
@@ -110,7 +110,7 @@ def revoke_token(token_id: int) -> dict[str, Any]:
     bp,
     "/users/<int:user_id>/tokens",
     summary="A user's API tokens (never the tokens themselves)",
-    roles=("admin",),
+    roles=ADMIN_ROLES,
     response=TokenList,
 )
 def list_user_tokens(user_id: int) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def list_user_tokens(user_id: int) -> dict[str, Any]:
 
 
 @endpoint(
-    bp, "/users", summary="List users", roles=("admin",), query=UserQuery, response=Page[UserOut]
+    bp, "/users", summary="List users", roles=ADMIN_ROLES, query=UserQuery, response=Page[UserOut]
 )
 def list_users(query: UserQuery) -> dict[str, Any]:
     stmt = select(User)
@@ -143,7 +143,7 @@ def list_users(query: UserQuery) -> dict[str, Any]:
     "/users",
     "POST",
     summary="Create a user and their first API token",
-    roles=("admin",),
+    roles=ADMIN_ROLES,
     body=UserIn,
     response=UserCreated,
     status=201,
@@ -179,7 +179,7 @@ def create_user(body: UserIn) -> dict[str, Any]:
     "PATCH",
     summary="Change or deactivate a user (a new password or deactivation ends the user's "
     "sessions and revokes their API tokens; admins cannot deactivate or re-role themselves)",
-    roles=("admin",),
+    roles=ADMIN_ROLES,
     body=UserPatch,
     response=UserOut,
 )

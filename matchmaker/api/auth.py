@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, User
 from matchmaker.accounts.service import user_for_token
 from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
-
-OFFICE_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
 
 
 def _load_user() -> None:

@@ -83,31 +83,36 @@ def _abandoned(session: Session, row: IdempotencyKey, now: dt.datetime) -> str |
     A claim (no answer yet) is abandoned when its request's process is known to be gone (on
     this machine), or stopped refreshing it for :data:`CLAIM_LEASE_SECONDS` (it died elsewhere),
     or when the job or run it started failed or lost its worker (see
-    :func:`matchmaker.jobs.heartbeat_lost`). A stored answer stays the answer, unless the job or run it accepted lost
+    :func:`matchmaker.jobs.tracking.lost_worker`). A stored answer stays the answer, unless the job or run it accepted lost
     its worker (nothing of it was written): then a retry starts it again.
     """
-    from matchmaker.jobs import Job, JobStatus, is_stale
+    from matchmaker.jobs import Job, TrackedStatus
     from matchmaker.jobs.liveness import process_gone
-    from matchmaker.matching.models import MatchingRun, RunStatus
-    from matchmaker.matching.runs import run_is_stale
+    from matchmaker.jobs.tracking import lost_worker
+    from matchmaker.matching.models import MatchingRun
 
-    job = session.get(Job, row.job_id) if row.job_id is not None else None
-    run = session.get(MatchingRun, row.run_id) if row.run_id is not None else None
+    tracked = [
+        (f"job {row.job_id}", session.get(Job, row.job_id) if row.job_id is not None else None),
+        (
+            f"matching run {row.run_id}",
+            session.get(MatchingRun, row.run_id) if row.run_id is not None else None,
+        ),
+    ]
     if row.status is None:
         lease = row.lease_at or row.created_at
         if process_gone(row.owner):
             return "its request's process ended"
         if (now - lease).total_seconds() > CLAIM_LEASE_SECONDS:
             return "its request stopped"
-        if job is not None and (job.status == JobStatus.FAILED or is_stale(job, now)):
-            return f"job {job.id} failed"
-        if run is not None and (run.status == RunStatus.FAILED or run_is_stale(run, now)):
-            return f"matching run {run.id} failed"
+        for name, started in tracked:
+            if started is not None and (
+                started.status == TrackedStatus.FAILED or lost_worker(started, now)
+            ):
+                return f"{name} failed"
         return None
-    if job is not None and is_stale(job, now):
-        return f"job {job.id} lost its worker"
-    if run is not None and run_is_stale(run, now):
-        return f"matching run {run.id} lost its worker"
+    for name, started in tracked:
+        if started is not None and lost_worker(started, now):
+            return f"{name} lost its worker"
     return None
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import languages
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
@@ -38,7 +38,7 @@ def _introduced_condition(group_id: int | None) -> Any:
 
 def visible_condition(user: User) -> Any:
     """SQL condition: the challenges ``user`` may read at all."""
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if user.role in OFFICE_ROLES:
         return True
     if user.role == Role.COMPANY:
         return Challenge.organisation_id == user.organisation_id
@@ -67,7 +67,7 @@ def is_introduced(session: Session, challenge: Challenge, group_id: int | None) 
 
 def may_see_confidential(session: Session, user: User, challenge: Challenge) -> bool:
     """Owner company and office always; a group only once it has been introduced."""
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if user.role in OFFICE_ROLES:
         return True
     if user.role == Role.COMPANY:
         return challenge.organisation_id == user.organisation_id
@@ -76,7 +76,7 @@ def may_see_confidential(session: Session, user: User, challenge: Challenge) -> 
 
 def may_edit(user: User, challenge: Challenge) -> bool:
     """Owner company and office edit a challenge."""
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if user.role in OFFICE_ROLES:
         return True
     return user.role == Role.COMPANY and challenge.organisation_id == user.organisation_id
 

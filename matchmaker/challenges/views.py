@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
+from matchmaker.accounts.models import COMPANY_ROLES
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service
 from matchmaker.challenges.schemas import ChallengeIn, ChallengeOut, ChallengePatch, ChallengeQuery
@@ -33,7 +34,7 @@ def list_challenges(query: ChallengeQuery) -> dict[str, Any]:
     "",
     "POST",
     summary="Post a challenge",
-    roles=("company", "office", "admin"),
+    roles=COMPANY_ROLES,
     body=ChallengeIn,
     response=ChallengeOut,
     status=201,
@@ -56,7 +57,7 @@ def get_challenge(challenge_id: int) -> dict[str, Any]:
     "/<int:challenge_id>",
     "PATCH",
     summary="Change a challenge",
-    roles=("company", "office", "admin"),
+    roles=COMPANY_ROLES,
     body=ChallengePatch,
     response=ChallengeOut,
 )
@@ -73,7 +74,7 @@ def update_challenge(challenge_id: int, body: ChallengePatch) -> dict[str, Any]:
     "/<int:challenge_id>",
     "DELETE",
     summary="Archive a challenge",
-    roles=("company", "office", "admin"),
+    roles=COMPANY_ROLES,
     status=204,
 )
 def archive_challenge(challenge_id: int) -> Response:

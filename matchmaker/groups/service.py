@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import languages
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, filtered_page
@@ -28,9 +28,7 @@ from matchmaker.organisations.service import owning_organisation
 
 def may_edit(user: User, group: ResearchGroup) -> bool:
     """The group's own users and the office edit a profile."""
-    return user.role in (Role.OFFICE, Role.ADMIN) or (
-        user.role == Role.GROUP and user.group_id == group.id
-    )
+    return user.role in OFFICE_ROLES or (user.role == Role.GROUP and user.group_id == group.id)
 
 
 def get_group(session: Session, group_id: int, *, include_archived: bool = True) -> ResearchGroup:

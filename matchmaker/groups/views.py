@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
+from matchmaker.accounts.models import GROUP_ROLES
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
 from matchmaker.groups import service
@@ -21,7 +22,6 @@ from matchmaker.groups.schemas import (
 from matchmaker.schemas import Page, page_of
 
 bp = Blueprint("groups", __name__, url_prefix="/api/v1/groups")
-EDITORS = ("group", "office", "admin")
 
 
 @endpoint(bp, "", summary="List research groups", query=GroupQuery, response=Page[GroupOut])
@@ -35,7 +35,7 @@ def list_groups(query: GroupQuery) -> dict[str, Any]:
     "",
     "POST",
     summary="Register a research group",
-    roles=EDITORS,
+    roles=GROUP_ROLES,
     body=GroupIn,
     response=GroupOut,
     status=201,
@@ -57,7 +57,7 @@ def get_group(group_id: int) -> dict[str, Any]:
     "/<int:group_id>",
     "PATCH",
     summary="Change a group's profile",
-    roles=EDITORS,
+    roles=GROUP_ROLES,
     body=GroupPatch,
     response=GroupOut,
 )
@@ -68,7 +68,7 @@ def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
     return service.to_out(g.user, group)
 
 
-@endpoint(bp, "/<int:group_id>", "DELETE", summary="Archive a group", roles=EDITORS, status=204)
+@endpoint(bp, "/<int:group_id>", "DELETE", summary="Archive a group", roles=GROUP_ROLES, status=204)
 def archive_group(group_id: int) -> Response:
     session = get_session()
     service.archive_group(session, g.user, service.get_group(session, group_id))
@@ -93,7 +93,7 @@ def list_publications(group_id: int) -> dict[str, Any]:
     "/<int:group_id>/publications",
     "POST",
     summary="Add a publication",
-    roles=EDITORS,
+    roles=GROUP_ROLES,
     body=PublicationIn,
     response=PublicationOut,
     status=201,
@@ -121,7 +121,7 @@ def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
     "/<int:group_id>/publications/<int:publication_id>",
     "PATCH",
     summary="Change a publication",
-    roles=EDITORS,
+    roles=GROUP_ROLES,
     body=PublicationPatch,
     response=PublicationOut,
 )
@@ -142,7 +142,7 @@ def update_publication(
     "/<int:group_id>/publications/<int:publication_id>",
     "DELETE",
     summary="Remove a publication",
-    roles=EDITORS,
+    roles=GROUP_ROLES,
     status=204,
 )
 def delete_publication(group_id: int, publication_id: int) -> Response:

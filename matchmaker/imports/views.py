@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, g
 
 from matchmaker import jobs
+from matchmaker.accounts.models import OFFICE_ROLES
 from matchmaker.api.idempotency import link_claim
 from matchmaker.api.problems import Problem, not_found
 from matchmaker.api.spec import endpoint
@@ -16,7 +17,6 @@ from matchmaker.imports.parsing import detect_format, parse
 from matchmaker.imports.schemas import ImportIn, ImportInvalid, JobOut
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
-OFFICE = ("office", "admin")
 
 
 @endpoint(
@@ -24,7 +24,7 @@ OFFICE = ("office", "admin")
     "/imports",
     "POST",
     summary="Import groups, publications or challenges from CSV or JSON Lines (all or nothing)",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     body=ImportIn,
     response=JobOut,
     status=202,
@@ -74,7 +74,7 @@ def start_import(body: ImportIn) -> dict[str, Any]:
     bp,
     "/jobs/<int:job_id>",
     summary="A background job's progress and outcome",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     response=JobOut,
 )
 def get_job(job_id: int) -> dict[str, Any]:

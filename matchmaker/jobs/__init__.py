@@ -15,10 +15,11 @@ the job again gives the same result.
 - :mod:`~matchmaker.jobs.runner`: the handler registry and the run of one job.
 """
 
-from matchmaker.jobs.models import Job, JobKind, JobStatus
+from matchmaker.jobs.models import Job, JobKind, JobStatus, Tracked, TrackedStatus
 from matchmaker.jobs.queue import (
     QUEUE_NAME,
     create_job,
+    dispatch,
     get_queue,
     init_app,
     queue_depth,
@@ -40,9 +41,11 @@ from matchmaker.jobs.tracking import (
     STALE_AFTER_SECONDS,
     Heartbeat,
     Progress,
+    Tracker,
     heartbeat_lost,
     is_stale,
     job_out,
+    lost_worker,
 )
 
 __all__ = [
@@ -59,13 +62,18 @@ __all__ = [
     "JobWork",
     "NoHandler",
     "Progress",
+    "Tracked",
+    "TrackedStatus",
+    "Tracker",
     "create_job",
+    "dispatch",
     "get_queue",
     "handler_for",
     "heartbeat_lost",
     "init_app",
     "is_stale",
     "job_out",
+    "lost_worker",
     "queue_depth",
     "redis_connection",
     "register_handler",

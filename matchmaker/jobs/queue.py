@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -86,35 +87,58 @@ def create_job(
     return job
 
 
-def submit(app: Flask, job_id: int, *, wait: bool = False) -> Any:
-    """Start a committed job: on RQ when configured, else in a thread (or here when ``wait``)."""
+def dispatch(
+    app: Flask,
+    work: Callable[[], Any],
+    *,
+    rq_target: str,
+    row_id: int,
+    what: str,
+    wait: bool = False,
+) -> Any:
+    """Start a tracked run, one way for every kind: here when ``wait`` (its result), on the RQ
+    queue when configured (the RQ job; a worker calls ``rq_target(row_id)``), else in a daemon
+    thread of this process (the thread). The run records its own outcome on its row."""
     if wait:
-        return run_job(app, job_id)
+        return work()
     q = get_queue(app)
     if q is not None:
-        rq_job = q.enqueue_call(
-            "matchmaker.worker.rq_run_job",
-            args=(job_id,),
+        return q.enqueue_call(
+            rq_target,
+            args=(row_id,),
             timeout=app.extensions["matchmaker.settings"].job_timeout,
             result_ttl=24 * 3600,
             failure_ttl=7 * 24 * 3600,
-            description=f"matchmaker job {job_id}",
+            description=f"matchmaker {what} {row_id}",
         )
-        with session_scope(app) as session:
-            job = session.get(Job, job_id)
-            if job is not None:
-                job.rq_id = rq_job.id
-        return rq_job
 
     def target() -> None:
         try:
-            run_job(app, job_id)
-        except Exception:  # recorded on the job row
-            log.warning("job %d ended with an error", job_id)
+            work()
+        except Exception:  # recorded on the run's row
+            log.warning("%s %d ended with an error", what, row_id)
 
-    thread = threading.Thread(target=target, name=f"job-{job_id}", daemon=True)
+    thread = threading.Thread(target=target, name=f"{what.replace(' ', '-')}-{row_id}", daemon=True)
     thread.start()
     return thread
+
+
+def submit(app: Flask, job_id: int, *, wait: bool = False) -> Any:
+    """Start a committed job: on RQ when configured, else in a thread (or here when ``wait``)."""
+    started = dispatch(
+        app,
+        lambda: run_job(app, job_id),
+        rq_target="matchmaker.worker.rq_run_job",
+        row_id=job_id,
+        what="job",
+        wait=wait,
+    )
+    if not wait and not isinstance(started, threading.Thread):  # an RQ job
+        with session_scope(app) as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                job.rq_id = started.id
+    return started
 
 
 # --- operations ---------------------------------------------------------------------------------

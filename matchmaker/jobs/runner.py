@@ -16,9 +16,8 @@ from flask import Flask
 
 from matchmaker import observability
 from matchmaker.db import session_scope, utcnow
-from matchmaker.jobs.liveness import process_identity
 from matchmaker.jobs.models import Job, JobKind, JobStatus
-from matchmaker.jobs.tracking import Progress, Reporter
+from matchmaker.jobs.tracking import Progress, Tracker, start
 
 log = logging.getLogger("matchmaker.jobs")
 
@@ -91,9 +90,8 @@ def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[s
             job = session.get(Job, job_id)
             if job is None:
                 raise ValueError(f"job {job_id} does not exist")
-            job.status, job.error, job.done = JobStatus.RUNNING, "", 0
-            job.started_at, job.heartbeat_at, job.finished_at = utcnow(), utcnow(), None
-            job.worker = process_identity()
+            start(job)
+            job.started_at = job.heartbeat_at
             work = JobWork(
                 id=job_id,
                 kind=job.kind,
@@ -104,8 +102,8 @@ def run_job(app: Flask, job_id: int, progress: Progress | None = None) -> dict[s
         log.info("job %d (%s) started", job_id, work.kind.value)
         try:
             handler = handler_for(app, work.kind)
-            with Reporter(app, job_id, progress) as reporter:
-                result = handler(app, work, reporter)
+            with Tracker(lambda: session_scope(app), Job, job_id, progress) as tracker:
+                result = handler(app, work, tracker)
         except JobRejected as exc:
             _finish(app, job_id, JobStatus.FAILED, exc.result, str(exc))
             log.warning("job %d rejected: %s", job_id, exc)

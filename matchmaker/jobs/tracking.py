@@ -12,13 +12,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from flask import Flask
+from sqlalchemy.orm import Session
 
-from matchmaker.db import session_scope, utcnow
-from matchmaker.jobs.liveness import process_gone
-from matchmaker.jobs.models import Job, JobStatus
+from matchmaker.db import utcnow
+from matchmaker.jobs.liveness import process_gone, process_identity
+from matchmaker.jobs.models import Job, Tracked, TrackedStatus
 
 log = logging.getLogger("matchmaker.jobs")
 
@@ -70,24 +71,35 @@ def heartbeat_lost(
     return ((now or utcnow()) - heartbeat_at).total_seconds() > STALE_AFTER_SECONDS
 
 
-class Reporter:
-    """Writes a job's progress (throttled) and a heartbeat, each in its own short transaction."""
+class Tracker:
+    """Writes a tracked run's progress (throttled) and a heartbeat, each in its own short
+    transaction: one helper for jobs and matching runs alike. ``scope()`` opens a session that
+    commits on leaving (``session_scope(app)`` for a job)."""
 
-    def __init__(self, app: Flask, job_id: int, echo: Progress | None) -> None:
-        self.app, self.job_id, self.echo = app, job_id, echo
+    def __init__(
+        self,
+        scope: Callable[[], AbstractContextManager[Session]],
+        model: type[Tracked],
+        row_id: int,
+        echo: Progress | None = None,
+        what: str = "job",
+    ) -> None:
+        self.scope, self.model, self.row_id, self.echo = scope, model, row_id, echo
+        self.what = f"{what} {row_id}"
         self.last = 0.0
-        self.heartbeat = Heartbeat(self._write, name=f"job-{job_id}-heartbeat")
+        self.heartbeat = Heartbeat(self.write, name=f"{self.what.replace(' ', '-')}-heartbeat")
 
-    def _write(self, **values: Any) -> None:
+    def write(self, **values: Any) -> None:
+        """Set ``values`` on the row with a fresh heartbeat (advisory: a failure is logged)."""
         try:
-            with session_scope(self.app) as session:
-                job = session.get(Job, self.job_id)
-                if job is not None:
+            with self.scope() as session:
+                row = session.get(self.model, self.row_id)
+                if row is not None:
                     for key, value in values.items():
-                        setattr(job, key, value)
-                    job.heartbeat_at = utcnow()
-        except Exception:  # progress is advisory; the job itself goes on
-            log.warning("could not record progress of job %d", self.job_id)
+                        setattr(row, key, value)
+                    row.heartbeat_at = utcnow()
+        except Exception:  # progress is advisory; the run itself goes on
+            log.warning("could not record progress of %s", self.what)
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -95,9 +107,9 @@ class Reporter:
             self.echo(done, total)
         if done >= total or now - self.last >= PROGRESS_SECONDS:
             self.last = now
-            self._write(done=done, total=total)
+            self.write(done=done, total=total)
 
-    def __enter__(self) -> Reporter:
+    def __enter__(self) -> Tracker:
         self.heartbeat.__enter__()
         return self
 
@@ -105,20 +117,38 @@ class Reporter:
         self.heartbeat.__exit__(*exc)
 
 
+def start(row: Tracked) -> None:
+    """Mark ``row`` running in this process, from nothing done."""
+    row.status, row.error, row.done = TrackedStatus.RUNNING, "", 0
+    row.heartbeat_at, row.finished_at = utcnow(), None
+    row.worker = process_identity()
+
+
+def lost_worker(row: Tracked, now: dt.datetime | None = None) -> bool:
+    """A running job or matching run whose worker died mid-run (its process is gone or its
+    heartbeat stopped)."""
+    return heartbeat_lost(row.status == TrackedStatus.RUNNING, row.heartbeat_at, now, row.worker)
+
+
+def shown_status(row: Tracked, lost: str) -> tuple[str, str]:
+    """The status and error to show for ``row``: a run that lost its worker shows as failed
+    with the message ``lost``."""
+    if lost_worker(row):
+        return TrackedStatus.FAILED.value, lost
+    return row.status.value, row.error
+
+
 def is_stale(job: Job, now: dt.datetime | None = None) -> bool:
     """A running job whose worker died mid-job (its process is gone or its heartbeat stopped)."""
-    return heartbeat_lost(job.status == JobStatus.RUNNING, job.heartbeat_at, now, job.worker)
+    return lost_worker(job, now)
 
 
 def job_out(job: Job) -> dict[str, Any]:
     """A job as the API shows it; a job that lost its worker shows as failed."""
-    status, error = job.status.value, job.error
-    if is_stale(job):
-        status = JobStatus.FAILED.value
-        error = (
-            "The worker stopped before the job finished; nothing of it was written. "
-            "Submit it again."
-        )
+    status, error = shown_status(
+        job,
+        "The worker stopped before the job finished; nothing of it was written. Submit it again.",
+    )
     return {
         "id": job.id,
         "kind": job.kind.value,

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, g
 
+from matchmaker.accounts.models import OFFICE_ROLES
 from matchmaker.api.problems import forbidden
 from matchmaker.api.spec import current_settings, endpoint
 from matchmaker.challenges import service as challenges
@@ -23,7 +24,6 @@ from matchmaker.learning.schemas import (
 from matchmaker.review import service as review
 
 bp = Blueprint("learning", __name__, url_prefix="/api/v1")
-OFFICE = ("office", "admin")
 
 
 @endpoint(
@@ -70,7 +70,7 @@ def company_interest(group_id: int, body: CompanyInterestIn) -> dict[str, Any]:
     bp,
     "/scorer",
     summary="Which scorer ranks proposals: the formula or the learned re-ranker",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     response=ScorerOut,
 )
 def get_scorer() -> dict[str, Any]:
@@ -82,7 +82,7 @@ def get_scorer() -> dict[str, Any]:
     "/scorer",
     "PUT",
     summary="Switch scorers (the learned one only when it beats the formula)",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     body=ScorerIn,
     response=ScorerOut,
 )
@@ -97,7 +97,7 @@ def put_scorer(body: ScorerIn) -> dict[str, Any]:
     bp,
     "/proposals/<int:proposal_id>/explanation",
     summary="A proposal's score taken apart: formula, stated interest, learned model",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     response=ExplanationOut,
 )
 def proposal_explanation(proposal_id: int) -> dict[str, Any]:

@@ -7,7 +7,6 @@ see :mod:`matchmaker.worker`), else to a thread of this process.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Flask
@@ -74,28 +73,15 @@ def submit_matching_run(app: Flask, run_id: int, *, wait: bool = False) -> Any:
 
     The run's row carries its progress; it replaces its proposals in one transaction.
     """
-    if wait:
-        run_matching(app, run_id)
-        return None
-    q = jobs.get_queue(app)
-    if q is not None:
-        return q.enqueue_call(
-            "matchmaker.worker.rq_run_matching",
-            args=(run_id,),
-            timeout=app.extensions["matchmaker.settings"].job_timeout,
-            result_ttl=24 * 3600,
-            description=f"matching run {run_id}",
-        )
-
-    def target() -> None:
-        try:
-            run_matching(app, run_id)
-        except Exception:  # recorded on the run by execute_run
-            log.warning("matching run %d ended with an error", run_id)
-
-    thread = threading.Thread(target=target, name=f"matching-run-{run_id}", daemon=True)
-    thread.start()
-    return thread
+    started = jobs.dispatch(
+        app,
+        lambda: run_matching(app, run_id),
+        rq_target="matchmaker.worker.rq_run_matching",
+        row_id=run_id,
+        what="matching run",
+        wait=wait,
+    )
+    return None if wait else started
 
 
 def init_app(app: Flask) -> None:

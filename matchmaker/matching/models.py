@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
 from matchmaker.groups.models import ResearchGroup
+from matchmaker.jobs.models import Tracked, TrackedStatus
 
 
 class ProposalStatus(enum.StrEnum):
@@ -29,37 +29,21 @@ INTRODUCED_STATUSES = frozenset(
 )
 
 
-class RunStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
+#: A matching run's status (the tracked-run status under the runs' name).
+RunStatus = TrackedStatus
 
 
-class MatchingRun(Base):
-    """A portfolio matching run over all open challenges."""
+class MatchingRun(Tracked, Base):
+    """A portfolio matching run over all open challenges (a tracked run, as jobs are)."""
 
     __tablename__ = "matching_runs"
 
     id: Mapped[intpk]
-    status: Mapped[RunStatus] = mapped_column(
-        value_enum(RunStatus),
-        default=RunStatus.QUEUED,
-    )
     k: Mapped[int]
     max_per_institution: Mapped[int]
     strategy_version: Mapped[int]
-    done: Mapped[int] = mapped_column(default=0)
-    total: Mapped[int] = mapped_column(default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str] = mapped_column(String(1000), default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[created_at]
-    #: Written every few seconds while the run executes; a stale one means its worker died.
-    heartbeat_at: Mapped[dt.datetime | None]
-    #: The process executing the run (:func:`~matchmaker.jobs.liveness.process_identity`).
-    worker: Mapped[str | None] = mapped_column(String(200))
-    finished_at: Mapped[dt.datetime | None]
 
 
 class Proposal(Base):

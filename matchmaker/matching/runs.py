@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,7 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts.models import User
 from matchmaker.audit.service import record
 from matchmaker.db import utcnow
-from matchmaker.jobs import Heartbeat, heartbeat_lost
-from matchmaker.jobs.liveness import process_identity
+from matchmaker.jobs.tracking import Tracker, lost_worker, shown_status, start
 from matchmaker.learning import service as learning
 from matchmaker.matching.blend import learned_out, score_groups
 from matchmaker.matching.engine import Matcher
@@ -58,19 +58,17 @@ def create_run(
 
 def run_is_stale(run: MatchingRun, now: dt.datetime | None = None) -> bool:
     """A running run whose worker died mid-run (its process is gone or its heartbeat stopped)."""
-    return heartbeat_lost(run.status == RunStatus.RUNNING, run.heartbeat_at, now, run.worker)
+    return lost_worker(run, now)
 
 
 def run_out(run: MatchingRun) -> dict[str, Any]:
     """A run as the API and the page show it; a run that lost its worker shows as failed (its
     proposals are written in one transaction at the end, so none of them was written)."""
-    status, error = run.status.value, run.error
-    if run_is_stale(run):
-        status = RunStatus.FAILED.value
-        error = (
-            "The worker stopped before the run finished; no proposal of it was written. "
-            "Start a new run: it gives the same proposals."
-        )
+    status, error = shown_status(
+        run,
+        "The worker stopped before the run finished; no proposal of it was written. "
+        "Start a new run: it gives the same proposals.",
+    )
     return {
         "id": run.id,
         "status": status,
@@ -94,34 +92,31 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
         run = session.get(MatchingRun, run_id)
         if run is None:
             raise ValueError(f"matching run {run_id} does not exist")
-        run.status, run.error, run.done = RunStatus.RUNNING, "", 0
-        run.heartbeat_at, run.worker = utcnow(), process_identity()
+        start(run)
         session.commit()
 
-    def write(**values: Any) -> None:
-        try:
-            with session_factory() as s:
-                r = s.get(MatchingRun, run_id)
-                if r is not None:
-                    for key, value in values.items():
-                        setattr(r, key, value)
-                    r.heartbeat_at = utcnow()
-                    s.commit()
-        except Exception:  # progress is advisory; the run itself goes on
-            log.warning("could not record progress of matching run %d", run_id)
+    @contextmanager
+    def scope() -> Iterator[Session]:
+        with session_factory() as s:
+            yield s
+            s.commit()
 
-    def embedding(done: int, total: int) -> None:
-        # Texts are embedded first; the run's own progress counts challenges matched.
-        write(summary={"phase": "embedding", "embedded": done, "to_embed": total})
+    with Tracker(scope, MatchingRun, run_id, what="matching run") as tracker:
 
-    def matched(done: int, total: int) -> None:
-        write(done=done, total=total, summary={"phase": "matching"})
+        def embedding(done: int, total: int) -> None:
+            # Texts are embedded first; the run's own progress counts challenges matched.
+            tracker.write(summary={"phase": "embedding", "embedded": done, "to_embed": total})
 
-    with Heartbeat(write, name=f"matching-run-{run_id}-heartbeat"):
+        def matched(done: int, total: int) -> None:
+            if done == 0:
+                tracker.write(done=0, total=total, summary={"phase": "matching"})
+            else:
+                tracker(done, total)  # throttled
+
         try:
             with session_factory() as session:
                 groups, challenges = load_group_profiles(session), load_challenge_profiles(session)
-                write(done=0, total=len(challenges))
+                tracker.write(done=0, total=len(challenges))
                 matcher.warm_store([*groups, *challenges], embedding)
             with session_factory() as session:
                 _assign_and_store(session, matcher, run_id, matched)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from matchmaker.accounts.models import Role
+from matchmaker.accounts.models import COMPANY_ROLES, GROUP_ROLES, OFFICE_ROLES, Role
 from matchmaker.api.idempotency import link_claim
 from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
@@ -28,14 +28,13 @@ from matchmaker.matching.schemas import (
 from matchmaker.strategy import service as strategy
 
 bp = Blueprint("matching", __name__, url_prefix="/api/v1")
-OFFICE = ("office", "admin")
 
 
 @endpoint(
     bp,
     "/challenges/<int:challenge_id>/matches",
     summary="Research groups for a challenge, with evidence",
-    roles=("company", "office", "admin"),
+    roles=COMPANY_ROLES,
     query=MatchQuery,
     response=GroupMatches,
 )
@@ -54,7 +53,7 @@ def challenge_matches(challenge_id: int, query: MatchQuery) -> dict[str, Any]:
     bp,
     "/groups/<int:group_id>/matches",
     summary="Open challenges for a group (public summaries)",
-    roles=("group", "office", "admin"),
+    roles=GROUP_ROLES,
     query=MatchQuery,
     response=ChallengeMatches,
 )
@@ -75,7 +74,7 @@ def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
     bp,
     "/challenges/similar",
     summary="Challenges already posted that read like a text",
-    roles=("company", "office", "admin"),
+    roles=COMPANY_ROLES,
     query=SimilarQuery,
     response=SimilarChallenges,
 )
@@ -102,7 +101,7 @@ def _all() -> Any:
     "/matching/runs",
     "POST",
     summary="Run portfolio matching over all open challenges",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     body=RunIn,
     response=RunOut,
     status=202,
@@ -128,7 +127,7 @@ def start_run(body: RunIn) -> dict[str, Any]:
     bp,
     "/matching/runs/<int:run_id>",
     summary="A matching run's progress and outcome",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     response=RunOut,
 )
 def get_run(run_id: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, filtered_page
@@ -104,7 +104,7 @@ def owning_organisation(
         if organisation_id is not None and organisation_id != user.organisation_id:
             raise field_error(field, other)
         org = user.organisation
-    elif user.role in (Role.OFFICE, Role.ADMIN):
+    elif user.role in OFFICE_ROLES:
         if organisation_id is None:
             raise field_error(field, unnamed)
         org = session.get(Organisation, organisation_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
+from matchmaker.accounts.models import OFFICE_ROLES
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
 from matchmaker.organisations import service
@@ -18,7 +19,6 @@ from matchmaker.organisations.schemas import (
 from matchmaker.schemas import Page, page_of
 
 bp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations")
-OFFICE = ("office", "admin")
 
 
 @endpoint(
@@ -34,7 +34,7 @@ def list_organisations(query: OrganisationQuery) -> dict[str, Any]:
     "",
     "POST",
     summary="Add an organisation",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     body=OrganisationIn,
     response=OrganisationOut,
     status=201,
@@ -56,7 +56,7 @@ def get_organisation(organisation_id: int) -> dict[str, Any]:
     "/<int:organisation_id>",
     "PATCH",
     summary="Change an organisation",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     body=OrganisationPatch,
     response=OrganisationOut,
 )
@@ -74,7 +74,7 @@ def update_organisation(organisation_id: int, body: OrganisationPatch) -> dict[s
     "/<int:organisation_id>",
     "DELETE",
     summary="Archive an organisation",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     status=204,
 )
 def archive_organisation(organisation_id: int) -> Response:

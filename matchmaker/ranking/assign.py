@@ -4,16 +4,18 @@ maximising the total score exactly (min-cost flow)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 #: Scores become integer arc costs at this resolution (OR-Tools' min-cost flow is integral).
 SCALE = 1_000_000
 
 
 def _allowed(
-    scores: np.ndarray, excluded: np.ndarray | None, min_score: float | None
-) -> np.ndarray:
+    scores: NDArray[Any], excluded: NDArray[Any] | None, min_score: float | None
+) -> NDArray[Any]:
     allowed = np.isfinite(scores)
     if excluded is not None:
         if excluded.shape != scores.shape:
@@ -25,9 +27,9 @@ def _allowed(
 
 
 def top_k_unconstrained(
-    scores: np.ndarray,
+    scores: NDArray[Any],
     k: int,
-    excluded: np.ndarray | None = None,
+    excluded: NDArray[Any] | None = None,
     min_score: float | None = None,
 ) -> list[list[int]]:
     """Per query row, the ``k`` best candidate columns (best first), ignoring capacities."""
@@ -42,13 +44,13 @@ def top_k_unconstrained(
 
 
 def assign_portfolio(
-    scores: np.ndarray,
+    scores: NDArray[Any],
     *,
     k: int,
     capacity: Sequence[int],
     institution: Sequence[str | None],
     max_per_institution: int,
-    excluded: np.ndarray | None = None,
+    excluded: NDArray[Any] | None = None,
     min_score: float | None = None,
 ) -> list[list[int]]:
     """Choose candidate columns per query row maximising the total score, subject to: at most

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @runtime_checkable
@@ -22,7 +23,7 @@ class Embedder(Protocol):
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
+    ) -> NDArray[np.float32]:
         """Return an ``(len(texts), dim)`` float32 array of unit-length rows."""
         ...
 
@@ -67,7 +68,7 @@ class SentenceTransformerEmbedder:
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
+    ) -> NDArray[np.float32]:
         """Return unit-length float32 embeddings, one row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -79,7 +80,7 @@ class SentenceTransformerEmbedder:
     #: Keyword arguments of ``SentenceTransformer.encode`` (a subclass may change the precision).
     _options: ClassVar[dict[str, Any]] = {"convert_to_numpy": True, "normalize_embeddings": True}
 
-    def _finish(self, vectors: Any) -> np.ndarray:
+    def _finish(self, vectors: Any) -> NDArray[np.float32]:
         """The library's output as unit-length float32 rows."""
         return np.asarray(vectors, dtype=np.float32)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from matchmaker.ranking.dictionary import Dictionary
 from matchmaker.ranking.embed import Embedder
@@ -59,7 +60,7 @@ def recall_at_k(
 
 
 def metrics_for_scores(
-    scores: np.ndarray,
+    scores: NDArray[Any],
     query_ids: Sequence[str],
     candidate_ids: Sequence[str],
     judgements: Mapping[str, Mapping[str, int]],
@@ -87,9 +88,9 @@ class Evaluation:
     data: SeedData
     index: CandidateIndex
     queries: list
-    query_vectors: list[np.ndarray]
+    query_vectors: list[NDArray[Any]]
     #: The groups' passage vectors as the model gave them (the index holds centred ones).
-    group_vectors: np.ndarray
+    group_vectors: NDArray[Any]
 
     @classmethod
     def prepare(
@@ -117,7 +118,7 @@ class Evaluation:
         ids = [q.id for q in self.queries]
         return metrics_for_scores(scores, ids, self.index.candidate_ids, self.data.judgements)
 
-    def all_vectors(self) -> np.ndarray:
+    def all_vectors(self) -> NDArray[Any]:
         """Every real passage vector of the set: the groups' (in index order), then the
         judged challenges'; rows of two evaluations of the same data correspond."""
         return np.concatenate([self.group_vectors, *self.query_vectors]).astype(np.float32)

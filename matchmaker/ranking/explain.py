@@ -4,8 +4,10 @@ and, for a reviewer, the closest sentence pair inside each passage pair."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.passages import split_sentences
@@ -15,9 +17,9 @@ from matchmaker.ranking.types import Evidence, EvidencePair, Passage
 
 def explain(
     query_passages: Sequence[Passage],
-    query_vectors: np.ndarray,
+    query_vectors: NDArray[Any],
     candidate_passages: Sequence[Passage],
-    candidate_vectors: np.ndarray,
+    candidate_vectors: NDArray[Any],
     *,
     terms: Sequence[str] = (),
     pairs: int = 3,

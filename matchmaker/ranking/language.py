@@ -20,9 +20,10 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 #: Language codes, one per text: a list, or a numpy array of strings.
-Languages = Sequence[str] | np.ndarray
+Languages = Sequence[str] | NDArray[Any]
 
 #: Languages a text may be stored with; the first two are the ones the service is written for.
 LANGUAGES: tuple[str, ...] = ("de", "en", "other")
@@ -58,10 +59,10 @@ class LanguageCentring:
     """
 
     prior: float = 16.0
-    means_: dict[str, np.ndarray] = field(default_factory=dict)
-    overall_: np.ndarray | None = None
+    means_: dict[str, NDArray[Any]] = field(default_factory=dict)
+    overall_: NDArray[Any] | None = None
 
-    def fit(self, vectors: np.ndarray, languages: Languages) -> LanguageCentring:
+    def fit(self, vectors: NDArray[Any], languages: Languages) -> LanguageCentring:
         """Estimate the means from ``vectors`` (rows) in ``languages`` (one per row)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(vectors) != len(languages):
@@ -77,11 +78,11 @@ class LanguageCentring:
             self.means_[lang] = rows.sum(axis=0) / (len(rows) + self.prior)
         return self
 
-    def mean(self, language: str) -> np.ndarray | None:
+    def mean(self, language: str) -> NDArray[Any] | None:
         """The mean subtracted from vectors of ``language`` (None before fitting)."""
         return self.means_.get(language, self.overall_)
 
-    def transform(self, vectors: np.ndarray, languages: Languages) -> np.ndarray:
+    def transform(self, vectors: NDArray[Any], languages: Languages) -> NDArray[Any]:
         """``vectors`` minus their language's mean, normalised to unit length again."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if self.overall_ is None or not len(vectors):
@@ -103,10 +104,10 @@ def pair_key(a: str, b: str) -> str:
     return f"{a}|{b}" if a <= b else f"{b}|{a}"
 
 
-def _pair_masks(rows: Languages, columns: Languages) -> list[tuple[str, np.ndarray]]:
+def _pair_masks(rows: Languages, columns: Languages) -> list[tuple[str, NDArray[Any]]]:
     """Each unordered language pair present in ``rows`` × ``columns`` with its boolean mask."""
     r, c = np.asarray(list(rows), dtype=str), np.asarray(list(columns), dtype=str)
-    masks: dict[str, np.ndarray] = {}
+    masks: dict[str, NDArray[Any]] = {}
     for a in np.unique(r):
         in_row = (r == a)[:, None]
         for b in np.unique(c):
@@ -138,7 +139,9 @@ class PairCalibration:
     pooled_: tuple[float, float] | None = None
     pairs_: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
-    def fit(self, similarities: np.ndarray, rows: Languages, columns: Languages) -> PairCalibration:
+    def fit(
+        self, similarities: NDArray[Any], rows: Languages, columns: Languages
+    ) -> PairCalibration:
         """Estimate the statistics from ``similarities`` ``(len(rows), len(columns))`` whose rows
         and columns are texts in the languages ``rows`` and ``columns``."""
         sims = np.asarray(similarities, dtype=np.float64)
@@ -164,7 +167,7 @@ class PairCalibration:
         """Whether :meth:`transform` changes anything (fitted on two or more language pairs)."""
         return self.pooled_ is not None and len(self.pairs_) >= 2
 
-    def affine(self, row: str, columns: Languages) -> tuple[np.ndarray, np.ndarray]:
+    def affine(self, row: str, columns: Languages) -> tuple[NDArray[Any], NDArray[Any]]:
         """``(scale, shift)`` per column for a text in language ``row`` against texts in
         ``columns``: the calibrated similarity is ``s * scale + shift`` (then clipped). A pair of
         languages not seen when fitting gets ``(1, 0)``, i.e. stays as it is."""
@@ -185,8 +188,8 @@ class PairCalibration:
         return scale, shift
 
     def transform(
-        self, similarities: np.ndarray, rows: Languages, columns: Languages
-    ) -> np.ndarray:
+        self, similarities: NDArray[Any], rows: Languages, columns: Languages
+    ) -> NDArray[Any]:
         """``similarities`` of texts in ``rows`` × ``columns`` languages on the pooled scale
         (clipped to [0, 1]); unchanged before fitting or for a corpus of one language pair."""
         sims = np.asarray(similarities, dtype=np.float32)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import sparse
 
 from matchmaker.ranking.stop_words import ENGLISH_STOP_WORDS
@@ -157,7 +158,7 @@ class Tfidf:
         """TF-IDF rows of ``docs`` in the fitted vocabulary."""
         return self._weigh(self._counts([Counter(self.analyze(d)) for d in docs]))
 
-    def get_feature_names_out(self) -> np.ndarray:
+    def get_feature_names_out(self) -> NDArray[Any]:
         """The vocabulary in column order, as an object array (as scikit-learn's)."""
         return np.array(list(self.vocabulary_), dtype=object)
 
@@ -299,7 +300,7 @@ class LexicalModel:
             return self.chars_.transform(texts).tocsr()
         return self.word_vectors(texts)
 
-    def similarity(self, queries: sparse.csr_matrix) -> np.ndarray:
+    def similarity(self, queries: sparse.csr_matrix) -> NDArray[Any]:
         """Cosine of each query row to every candidate: ``(n_queries, n_candidates)`` in [0, 1]."""
         out = np.zeros((queries.shape[0], self.matrix_.shape[0]), dtype=np.float32)
         for i in range(queries.shape[0]):

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from matchmaker.ranking.embed import Embedder
 from matchmaker.ranking.passages import text_hash
@@ -15,11 +16,11 @@ from matchmaker.ranking.passages import text_hash
 class VectorStore(Protocol):
     """Where passage embeddings are kept, keyed by model id and the hash of the passage text."""
 
-    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         """Return the stored vectors among ``hashes`` (missing ones are simply absent)."""
         ...
 
-    def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+    def put_many(self, model_id: str, vectors: Mapping[str, NDArray[np.float32]]) -> None:
         """Store vectors by text hash; an existing entry is overwritten."""
         ...
 
@@ -28,21 +29,21 @@ class MemoryVectorStore:
     """A :class:`VectorStore` in a dict; for tests, batch runs and evaluation."""
 
     def __init__(self) -> None:
-        self._vectors: dict[tuple[str, str], np.ndarray] = {}
+        self._vectors: dict[tuple[str, str], NDArray[np.float32]] = {}
 
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         """Return the stored vectors among ``hashes``."""
-        found: dict[str, np.ndarray] = {}
+        found: dict[str, NDArray[np.float32]] = {}
         for h in hashes:
             vector = self._vectors.get((model_id, h))
             if vector is not None:
                 found[h] = vector
         return found
 
-    def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+    def put_many(self, model_id: str, vectors: Mapping[str, NDArray[np.float32]]) -> None:
         """Store vectors by text hash."""
         for h, vector in vectors.items():
             self._vectors[(model_id, h)] = np.asarray(vector, dtype=np.float32)
@@ -54,7 +55,7 @@ def encode_cached(
     store: VectorStore | None,
     batch_size: int = 32,
     show_progress: bool = False,
-) -> np.ndarray:
+) -> NDArray[np.float32]:
     """Embed ``texts``, encoding only those not yet stored for ``embedder.model_id``.
 
     New vectors are put into ``store``; a text repeated within ``texts`` is encoded once. Returns a

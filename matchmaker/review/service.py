@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
@@ -314,7 +314,7 @@ def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[s
 
 def is_office(user: User) -> bool:
     """Whether ``user`` reads proposals and decisions in full (the office and admins)."""
-    return user.role in (Role.OFFICE, Role.ADMIN)
+    return user.role in OFFICE_ROLES
 
 
 def party_proposal_out(proposal: Proposal, history: list[Decision]) -> dict[str, Any]:

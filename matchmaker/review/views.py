@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, g
 
 from matchmaker import mail
+from matchmaker.accounts.models import OFFICE_ROLES, Role
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
 from matchmaker.review import service
@@ -22,7 +23,6 @@ from matchmaker.review.schemas import (
 from matchmaker.schemas import Page
 
 bp = Blueprint("review", __name__, url_prefix="/api/v1")
-OFFICE = ("office", "admin")
 
 
 @endpoint(
@@ -81,7 +81,7 @@ def list_decisions(proposal_id: int) -> dict[str, Any]:
     bp,
     "/proposals/<int:proposal_id>/decisions",
     "POST",
-    roles=(*OFFICE, "company", "group"),
+    roles=(*OFFICE_ROLES, Role.COMPANY, Role.GROUP),
     summary="Decide: move a proposal through the pipeline with a reason code. The office takes "
     "any step; the introduced company and group report theirs: from introduced to in_talks, "
     "from in_talks to collaboration, or declined (with a reason, without a note)",
@@ -116,7 +116,7 @@ def decide(proposal_id: int, body: DecisionIn) -> dict[str, Any]:
     bp,
     "/exclusions",
     "POST",
-    roles=OFFICE,
+    roles=OFFICE_ROLES,
     summary="Exclude a pair from matching (a conflict)",
     body=ExclusionIn,
     response=ExclusionOut,

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, g
 
+from matchmaker.accounts.models import OFFICE_ROLES
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
 from matchmaker.strategy import service
@@ -27,7 +28,7 @@ def get_strategy() -> dict[str, Any]:
     "",
     "PUT",
     summary="Save new strategy weights (a new version)",
-    roles=("office", "admin"),
+    roles=OFFICE_ROLES,
     body=StrategyIn,
     response=StrategyOut,
 )

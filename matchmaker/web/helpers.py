@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem
 from matchmaker.challenges.schemas import deadline_bounds
 from matchmaker.fields import FIELD_KEYS, field_label
@@ -26,7 +26,6 @@ from matchmaker.web.i18n import LANGUAGES, current_language
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 
-OFFICE_ROLES = (Role.OFFICE, Role.ADMIN)
 
 STATUS_LABELS = {
     # proposals

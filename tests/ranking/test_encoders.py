@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -217,16 +218,30 @@ def test_missing_package_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         encoders.make_embedder(backend="onnx", cache_dir=tmp_path)
 
 
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often each backend's builder ran in this test (every builder wrapped to count)."""
+    counts: Counter[str] = Counter()
+    for name, builder in list(encoder_cache._BUILDERS.items()):
+
+        def counted(src: Path, dst: Path, _build: Any = builder, _name: str = name) -> None:
+            counts[_name] += 1
+            _build(src, dst)
+
+        monkeypatch.setitem(encoder_cache._BUILDERS, name, counted)
+    return counts
+
+
 def _target(cache_dir: Path, backend: str) -> Path:
     return cache_dir / "all-MiniLM-L6-v2" / backend
 
 
-def test_cache_is_reused_not_rebuilt(tmp_path: Path, texts: list[str]) -> None:
+def test_cache_is_reused_not_rebuilt(
+    tmp_path: Path, texts: list[str], builds: Counter[str]
+) -> None:
     backend = _exported_backend()
-    key = ("all-MiniLM-L6-v2", backend)
-    before = encoders.build_count.get(key, 0)
     first = encoders.make_embedder(backend=backend, cache_dir=tmp_path, threads=1)
-    assert encoders.build_count[key] == before + 1
+    assert builds[backend] == 1
     manifest = _target(tmp_path, backend) / "manifest.json"
     mtime = manifest.stat().st_mtime_ns
     data = json.loads(manifest.read_text())
@@ -235,7 +250,7 @@ def test_cache_is_reused_not_rebuilt(tmp_path: Path, texts: list[str]) -> None:
     assert data["runtime"] and data["built_with"]["torch"]
 
     second = encoders.make_embedder(backend=backend, cache_dir=tmp_path, threads=1)
-    assert encoders.build_count[key] == before + 1
+    assert builds[backend] == 1
     assert manifest.stat().st_mtime_ns == mtime
     np.testing.assert_allclose(first.encode(texts[:3]), second.encode(texts[:3]), atol=1e-6)
 
@@ -245,10 +260,13 @@ def test_cache_is_reused_not_rebuilt(tmp_path: Path, texts: list[str]) -> None:
     ["delete-weights", "corrupt-weights", "corrupt-manifest", "stale-runtime", "stale-source"],
 )
 def test_broken_or_stale_cache_is_rebuilt(
-    damage: str, tmp_path: Path, texts: list[str], caplog: pytest.LogCaptureFixture
+    damage: str,
+    tmp_path: Path,
+    texts: list[str],
+    caplog: pytest.LogCaptureFixture,
+    builds: Counter[str],
 ) -> None:
     backend = _exported_backend()
-    key = ("all-MiniLM-L6-v2", backend)
     good = encoders.make_embedder(backend=backend, cache_dir=tmp_path, threads=1)
     expected = good.encode(texts[:3])
     target = _target(tmp_path, backend)
@@ -270,10 +288,10 @@ def test_broken_or_stale_cache_is_rebuilt(
         manifest["source_sha256"] = "0" * 64
         manifest_path.write_text(json.dumps(manifest))
 
-    before = encoders.build_count[key]
+    before = builds[backend]
     with caplog.at_level(logging.WARNING, logger="matchmaker.encoders"):
         rebuilt = encoders.make_embedder(backend=backend, cache_dir=tmp_path, threads=1)
-    assert encoders.build_count[key] == before + 1
+    assert builds[backend] == before + 1
     assert any(
         r.name == "matchmaker.encoders" and "rebuilding" in r.getMessage() for r in caplog.records
     ), caplog.text
@@ -343,7 +361,9 @@ def test_building_an_export_sends_no_telemetry(
 
 
 @pytest.fixture
-def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def fake_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: Counter[str]
+) -> dict[str, Any]:
     """An "openvino" export of a tiny source directory by a stand-in builder (no runtime
     needed): what the cache check does with its artefacts is the same for every backend."""
     src = tmp_path / "src-model"
@@ -351,6 +371,7 @@ def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     (src / "config.json").write_text('{"hidden_size": 4}')
 
     def build(source: Path, dst: Path) -> None:
+        builds["openvino"] += 1
         (dst / "model.bin").write_bytes(bytes(range(256)) * 64)
         (dst / "encoder.json").write_text('{"dim": 4}')
 
@@ -368,9 +389,8 @@ def fake_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     # File times are as coarse as the kernel's clock tick: a change within the same tick as the
     # build would keep them (the trade-off docs/encoders.md names); the tests change later.
     time.sleep(0.05)
-    key = (encoders._slug(encoders.model_name(str(src))), "openvino")
     hashed.clear()
-    return {"src": str(src), "cache": cache, "target": target, "hashed": hashed, "key": key}
+    return {"src": str(src), "cache": cache, "target": target, "hashed": hashed, "builds": builds}
 
 
 def _load(fake: dict[str, Any]) -> dict[str, Any]:
@@ -385,10 +405,10 @@ def _keep_times(path: Path, change: Callable[[Path], None]) -> None:
 
 
 def test_an_unchanged_cache_is_trusted_without_hashing(fake_export: dict[str, Any]) -> None:
-    builds = encoders.build_count[fake_export["key"]]
+    builds = fake_export["builds"]["openvino"]
     manifest = _load(fake_export)
     assert fake_export["hashed"] == []  # neither artefact was hashed again
-    assert encoders.build_count[fake_export["key"]] == builds
+    assert fake_export["builds"]["openvino"] == builds
     record = manifest["files"]["model.bin"]
     st = (fake_export["target"] / "model.bin").stat()
     assert (record["size"], record["mtime_ns"], record["ctime_ns"]) == (
@@ -402,12 +422,12 @@ def test_a_touched_artefact_is_hashed_again_and_then_trusted(
     fake_export: dict[str, Any],
 ) -> None:
     target = fake_export["target"]
-    builds = encoders.build_count[fake_export["key"]]
+    builds = fake_export["builds"]["openvino"]
     st = (target / "model.bin").stat()
     os.utime(target / "model.bin", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     manifest = _load(fake_export)
     assert fake_export["hashed"] == ["model.bin"]  # only the changed one, found intact
-    assert encoders.build_count[fake_export["key"]] == builds
+    assert fake_export["builds"]["openvino"] == builds
     assert manifest["files"]["model.bin"]["mtime_ns"] == st.st_mtime_ns + 10**9
     fake_export["hashed"].clear()
     _load(fake_export)  # its new stat was recorded: the next start trusts it again
@@ -419,7 +439,7 @@ def test_a_corrupted_artefact_of_the_same_size_is_refused(
     times: str, fake_export: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     target = fake_export["target"]
-    builds = encoders.build_count[fake_export["key"]]
+    builds = fake_export["builds"]["openvino"]
     weights = target / "model.bin"
     good = weights.read_bytes()
     bad = b"\xff" * 64 + good[64:]
@@ -436,7 +456,7 @@ def test_a_corrupted_artefact_of_the_same_size_is_refused(
     with caplog.at_level(logging.WARNING, logger="matchmaker.encoders"):
         _load(fake_export)
     assert "model.bin is corrupt" in caplog.text
-    assert encoders.build_count[fake_export["key"]] == builds + 1  # rebuilt
+    assert fake_export["builds"]["openvino"] == builds + 1  # rebuilt
     assert weights.read_bytes() == good
 
 
@@ -444,13 +464,13 @@ def test_an_artefact_of_another_size_is_refused_without_hashing(
     fake_export: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     weights = fake_export["target"] / "model.bin"
-    builds = encoders.build_count[fake_export["key"]]
+    builds = fake_export["builds"]["openvino"]
     _keep_times(weights, lambda p: p.write_bytes(p.read_bytes()[:-1]))
     with caplog.at_level(logging.WARNING, logger="matchmaker.encoders"):
         _load(fake_export)
     assert "model.bin is corrupt" in caplog.text
     assert fake_export["hashed"].count("model.bin") == 1  # by the rebuild: refused on its size
-    assert encoders.build_count[fake_export["key"]] == builds + 1
+    assert fake_export["builds"]["openvino"] == builds + 1
 
 
 def test_a_manifest_without_recorded_stats_is_verified_once(fake_export: dict[str, Any]) -> None:

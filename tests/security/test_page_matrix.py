@@ -65,6 +65,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("post", "/group/publications/import", {"bib_text": ""}, GROUP_ONLY),
     ("post", "/group/publications/{pub}/language", {"language": "de"}, GROUP_ONLY),
     ("get", "/office/proposals", None, OFFICE_ONLY),
+    ("get", "/office/proposals.csv", None, OFFICE_ONLY),
     ("get", "/office/proposals/{p}", None, OFFICE_ONLY),
     ("post", "/office/proposals/{p}/decide", {"to_status": "", "reason_code": ""}, OFFICE_ONLY),
     # A party reports steps on its own introductions only ({p} is shortlisted: not yet).

@@ -61,7 +61,7 @@ from matchmaker.ranking.encoders.cache import _CacheInvalid as _CacheInvalid
 from matchmaker.ranking.encoders.cache import _check_cache as _check_cache
 from matchmaker.ranking.encoders.cache import _sha256 as _sha256
 from matchmaker.ranking.encoders.cache import _source_hash as _source_hash
-from matchmaker.ranking.encoders.cache import build_count, ensure_built
+from matchmaker.ranking.encoders.cache import ensure_built
 from matchmaker.ranking.encoders.calibration import _CALIBRATION_SEED as _CALIBRATION_SEED
 from matchmaker.ranking.encoders.calibration import _CALIBRATION_SIZE as _CALIBRATION_SIZE
 from matchmaker.ranking.encoders.calibration import sample_texts
@@ -88,7 +88,6 @@ __all__ = [
     "BackendUnavailable",
     "ExportedEmbedder",
     "TorchBf16Embedder",
-    "build_count",
     "ensure_built",
     "make_embedder",
     "model_name",

@@ -34,9 +34,6 @@ _MANIFEST = "manifest.json"
 _SOURCE_GLOBS = ("*.json", "*.txt", "*.safetensors", "*.bin", "*.model", "*/config.json")
 _SOURCE_SKIP = {"README.md", ".gitattributes", "data_config.json"}
 
-#: Counts builds per (slug, backend) in this process; tests read it.
-build_count: dict[tuple[str, str], int] = {}
-
 
 def _source_dir(model: str) -> Path:
     path = Path(model or bundled_model_path())
@@ -227,6 +224,5 @@ def ensure_built(model: str, backend: str, cache_dir: Path) -> tuple[Path, dict[
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        build_count[(slug, backend)] = build_count.get((slug, backend), 0) + 1
         log.info("built %s encoder model in %.1f s", backend, time.perf_counter() - started)
         return target, manifest
