@@ -23,6 +23,7 @@ from matchmaker.matching.engine import Matcher
 from matchmaker.matching.evidence import evidence_out
 from matchmaker.matching.models import Exclusion, MatchingRun, Proposal, ProposalStatus, RunStatus
 from matchmaker.matching.profiles import load_challenge_profiles, load_group_profiles
+from matchmaker.matching.run_summary import shortfalls
 from matchmaker.ranking import learn
 from matchmaker.ranking.assign import assign_portfolio, top_k_unconstrained
 from matchmaker.review.models import Decision
@@ -100,15 +101,25 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
             yield s
             s.commit()
 
-    with Tracker(scope, MatchingRun, run_id, what="matching run") as progress:
+    with Tracker(scope, MatchingRun, run_id, what="matching run") as tracker:
+
+        def embedding(done: int, total: int) -> None:
+            # Texts are embedded first; the run's own progress counts challenges matched.
+            tracker.write(summary={"phase": "embedding", "embedded": done, "to_embed": total})
+
+        def matched(done: int, total: int) -> None:
+            if done == 0:
+                tracker.write(done=0, total=total, summary={"phase": "matching"})
+            else:
+                tracker(done, total)  # throttled
+
         try:
             with session_factory() as session:
-                matcher.warm_store(
-                    [*load_group_profiles(session), *load_challenge_profiles(session)],
-                    progress,
-                )
+                groups, challenges = load_group_profiles(session), load_challenge_profiles(session)
+                tracker.write(done=0, total=len(challenges))
+                matcher.warm_store([*groups, *challenges], embedding)
             with session_factory() as session:
-                _assign_and_store(session, matcher, run_id)
+                _assign_and_store(session, matcher, run_id, matched)
                 session.commit()
         except Exception as exc:
             log.exception("matching run %d failed", run_id)
@@ -121,7 +132,12 @@ def execute_run(session_factory: Callable[[], Session], matcher: Matcher, run_id
             raise
 
 
-def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
+def _assign_and_store(
+    session: Session,
+    matcher: Matcher,
+    run_id: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     run = session.get(MatchingRun, run_id)
     assert run is not None
     version = strategy.current(session)
@@ -135,6 +151,7 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
     group_cols = {int(gid): j for j, gid in enumerate(index.candidate_ids)}
     challenge_rows = {int(c.id): i for i, c in enumerate(challenges)}
     excluded = np.zeros((n_c, n_g), dtype=bool)
+    in_pipeline = np.zeros((n_c, n_g), dtype=bool)
     # Pairs already past "proposed" stay in the pipeline as they are, and so do proposed pairs
     # the office has decided on before (put back to "proposed"): their decisions refer to them.
     # Declined and excluded pairs are never proposed again.
@@ -145,9 +162,14 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
         )
     ).all()
     exclusions = session.execute(select(Exclusion.challenge_id, Exclusion.group_id)).all()
-    for cid, gid in [*((p.challenge_id, p.group_id) for p in kept), *exclusions]:
+    for cid, gid in ((p.challenge_id, p.group_id) for p in kept):
+        if cid in challenge_rows and gid in group_cols:
+            in_pipeline[challenge_rows[cid], group_cols[gid]] = True
+    for cid, gid in exclusions:
         if cid in challenge_rows and gid in group_cols:
             excluded[challenge_rows[cid], group_cols[gid]] = True
+    office_excluded = excluded.copy()
+    excluded |= in_pipeline
     capacity = [c.capacity if c.capacity is not None else 1 for c in index.candidates]
     chosen = (
         assign_portfolio(
@@ -165,11 +187,9 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
     stated = learning.stated_interest(session, challenge_ids=list(challenge_rows))
     pairs = learn.pair_feature_arrays(challenges, index.candidates) if n_c and n_g else {}
 
-    session.execute(
-        delete(Proposal).where(
-            Proposal.status == ProposalStatus.PROPOSED, Proposal.id.not_in(decided)
-        )
-    )
+    if progress:
+        progress(0, n_c)
+    new_proposals: list[Proposal] = []
     changed = 0
     per_challenge: list[dict[str, Any]] = []
     for i, ch in enumerate(challenges):
@@ -195,7 +215,7 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
                 **{name: float(a[i, j]) for name, a in pairs.items()},
             }
             evidence["learned"] = learned_out(scored, i, int(j))
-            session.add(
+            new_proposals.append(
                 Proposal(
                     challenge_id=int(ch.id),
                     group_id=gid,
@@ -214,10 +234,44 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
         per_challenge.append(
             {"challenge_id": int(ch.id), "proposed": proposed, "unconstrained": unconstrained}
         )
+        if progress:
+            progress(i + 1, n_c)
+    # The old proposals go only now, with the new ones in the same transaction: while the
+    # challenges were explained, the progress could still be written.
+    session.execute(
+        delete(Proposal).where(
+            Proposal.status == ProposalStatus.PROPOSED, Proposal.id.not_in(decided)
+        )
+    )
+    session.add_all(new_proposals)
+    short: list[dict[str, Any]] = (
+        shortfalls(
+            scores,
+            chosen,
+            k=run.k,
+            capacity=capacity,
+            institution=index.institutions,
+            max_per_institution=run.max_per_institution,
+            in_pipeline=in_pipeline,
+            excluded=office_excluded,
+        )
+        if n_c and n_g
+        else [
+            {"row": i, "proposed": 0, "missing": run.k, "groups": 0, "reasons": {}}
+            for i in range(n_c)
+        ]
+    )
+    for entry in short:
+        ch = challenges[entry.pop("row")]
+        entry.update(challenge_id=int(ch.id), title=ch.title)
     run.status, run.finished_at = RunStatus.FINISHED, utcnow()
-    run.done = run.total
+    run.done = run.total = n_c
     run.summary = {
+        "phase": "finished",
+        "k": run.k,
+        "max_per_institution": run.max_per_institution,
         "challenges": n_c,
+        "challenges_with_proposals": sum(1 for cols in chosen if len(cols)),
         "groups": n_g,
         "scorer": scored.scorer if scored is not None else "formula",
         "proposals": sum(len(c) for c in chosen),
@@ -228,6 +282,8 @@ def _assign_and_store(session: Session, matcher: Matcher, run_id: int) -> None:
             float(sum(scores[i, j] for i, cols in enumerate(free) for j in cols)), 4
         ),
         "changed_by_constraints": changed,
+        "unconstrained_proposals": sum(len(cols) for cols in free),
+        "short_of_k": short,
         "per_challenge": per_challenge,
     }
 

@@ -43,6 +43,11 @@ class StatusChangeOut(BaseModel):
     created_at: dt.datetime
 
 
+class DecisionView(RootModel[DecisionOut | StatusChangeOut]):
+    """A decision just taken: in full (DecisionOut) for the office, as a step of the status
+    history (StatusChangeOut) for the company or group that reported it."""
+
+
 class DecisionList(BaseModel):
     """The decisions on a proposal, oldest first: in full (DecisionOut) for the office, the
     status history only (StatusChangeOut) for the introduced parties."""

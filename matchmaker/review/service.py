@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import Problem, field_error, not_found
+from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.crud import paginate, text_filter
@@ -31,6 +31,26 @@ TRANSITIONS: dict[ProposalStatus, tuple[ProposalStatus, ...]] = {
     P.DECLINED: (P.PROPOSED,),
 }
 PIPELINE = (P.PROPOSED, P.SHORTLISTED, P.INTRODUCED, P.IN_TALKS, P.COLLABORATION, P.DECLINED)
+#: The steps an introduced company or group reports itself: only forward from an introduction.
+PARTY_TRANSITIONS: dict[ProposalStatus, tuple[ProposalStatus, ...]] = {
+    P.INTRODUCED: (P.IN_TALKS, P.DECLINED),
+    P.IN_TALKS: (P.COLLABORATION, P.DECLINED),
+}
+#: The reasons a party gives with a step it reports (declining: why it does not go on).
+PARTY_REASONS: dict[ProposalStatus, tuple[str, ...]] = {
+    P.IN_TALKS: ("good_fit", "other"),
+    P.COLLABORATION: ("good_fit", "other"),
+    P.DECLINED: (
+        "topic_mismatch",
+        "trl_mismatch",
+        "budget_mismatch",
+        "group_at_capacity",
+        "already_collaborating",
+        "conflict_of_interest",
+        "party_declined",
+        "other",
+    ),
+}
 
 
 def visible_condition(user: User) -> Any:
@@ -116,6 +136,62 @@ def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:
     return proposal
 
 
+def is_party(user: User, proposal: Proposal) -> bool:
+    """Whether ``user`` speaks for one side of ``proposal``: the challenge's company or the group."""
+    if user.role == Role.COMPANY:
+        return (
+            user.organisation_id is not None
+            and proposal.challenge.organisation_id == user.organisation_id
+        )
+    if user.role == Role.GROUP:
+        return user.group_id is not None and proposal.group_id == user.group_id
+    return False
+
+
+def party_steps(user: User, proposal: Proposal) -> tuple[ProposalStatus, ...]:
+    """The steps ``user`` may report on ``proposal`` as a party (none for the office, which
+    decides, nor for anyone else)."""
+    if is_office(user) or not is_party(user, proposal):
+        return ()
+    return PARTY_TRANSITIONS.get(proposal.status, ())
+
+
+def get_decidable(session: Session, user: User, proposal_id: int) -> Proposal:
+    """A proposal ``user`` may move: any for the office (404 if there is none); for a company or
+    group one it was introduced in, else 403 (whether or not the proposal exists)."""
+    if is_office(user):
+        return get_visible(session, user, proposal_id)
+    proposal = session.scalar(
+        select(Proposal)
+        .options(joinedload(Proposal.challenge), joinedload(Proposal.group))
+        .where(Proposal.id == proposal_id, visible_condition(user))
+    )
+    if proposal is None or not is_party(user, proposal):
+        raise forbidden("A company or group reports steps only on its own introductions.")
+    return proposal
+
+
+def _check_party_step(
+    user: User, proposal: Proposal, to_status: ProposalStatus, reason_code: str, note: str
+) -> None:
+    """The rule for the parties, for the API and the pages alike: forward from an introduction
+    only, with one of the party's reasons, and no note (notes are the office's)."""
+    allowed = party_steps(user, proposal)
+    if to_status not in allowed:
+        names = ", ".join(s.value for s in allowed) or "none"
+        raise Problem(
+            403,
+            "Forbidden",
+            f"to_status: a party may report {names} on a {proposal.status.value} proposal",
+            errors=[{"field": "to_status", "message": f"not yours to set from {proposal.status}"}],
+            code="party_step",
+        )
+    if reason_code not in PARTY_REASONS[to_status]:
+        raise field_error("reason_code", f"one of {', '.join(PARTY_REASONS[to_status])}")
+    if note.strip():
+        raise field_error("note", "only the innovation office writes notes")
+
+
 def decide(
     session: Session,
     user: User,
@@ -127,7 +203,10 @@ def decide(
     public_url: str = "",
 ) -> tuple[Decision, list[Mail]]:
     """Move a proposal one step; returns the decision and the e-mails to send after commit
-    (an introduction's links start with ``public_url``)."""
+    (an introduction's links start with ``public_url``). The office takes any step of the
+    pipeline; a company or group only the steps of :func:`party_steps`."""
+    if not is_office(user):
+        _check_party_step(user, proposal, to_status, reason_code, note)
     if reason_code not in REASON_CODES:
         raise field_error("reason_code", f"one of {', '.join(REASON_CODES)}")
     allowed = TRANSITIONS[proposal.status]
@@ -165,6 +244,7 @@ def decide(
             "to": decision.to_status,
             "reason_code": reason_code,
             "note": note,
+            "role": user.role.value,
         },
     )
     mails: list[Mail] = []

@@ -7,14 +7,14 @@ from typing import Any
 from flask import Blueprint, current_app, g
 
 from matchmaker import mail
-from matchmaker.accounts.models import OFFICE_ROLES
+from matchmaker.accounts.models import OFFICE_ROLES, Role
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
 from matchmaker.review import service
 from matchmaker.review.schemas import (
     DecisionIn,
     DecisionList,
-    DecisionOut,
+    DecisionView,
     ExclusionIn,
     ExclusionOut,
     ProposalQuery,
@@ -81,15 +81,17 @@ def list_decisions(proposal_id: int) -> dict[str, Any]:
     bp,
     "/proposals/<int:proposal_id>/decisions",
     "POST",
-    roles=OFFICE_ROLES,
-    summary="Decide: move a proposal through the pipeline with a reason code",
+    roles=(*OFFICE_ROLES, Role.COMPANY, Role.GROUP),
+    summary="Decide: move a proposal through the pipeline with a reason code. The office takes "
+    "any step; the introduced company and group report theirs: from introduced to in_talks, "
+    "from in_talks to collaboration, or declined (with a reason, without a note)",
     body=DecisionIn,
-    response=DecisionOut,
+    response=DecisionView,
     status=201,
 )
 def decide(proposal_id: int, body: DecisionIn) -> dict[str, Any]:
     session = get_session()
-    proposal = service.get_visible(session, g.user, proposal_id)
+    proposal = service.get_decidable(session, g.user, proposal_id)
     settings = current_app.extensions["matchmaker.settings"]
     decision, mails = service.decide(
         session,
@@ -106,7 +108,8 @@ def decide(proposal_id: int, body: DecisionIn) -> dict[str, Any]:
             mail.send(settings, message)
         except OSError:
             current_app.logger.exception("introduction e-mail to %s failed", message.to)
-    return service.decision_out(decision)
+    (out,) = service.decisions_out(g.user, [decision])
+    return out
 
 
 @endpoint(

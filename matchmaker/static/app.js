@@ -80,7 +80,15 @@
     var state = box.querySelector(".run-state");
     var error = box.querySelector(".run-error");
     var finished = box.querySelector(".run-finished");
+    var phase = box.querySelector(".run-phase");
+    var started = box.getAttribute("data-run-state");
     function show(run) {
+      var summary = run.summary || {};
+      if (phase) {
+        phase.hidden = summary.phase !== "embedding";
+        phase.textContent = box.getAttribute("data-label-embedding") + " " +
+          (summary.embedded || 0) + " / " + (summary.to_embed || 0);
+      }
       bar.max = Math.max(run.total || 0, 1);
       bar.value = run.done || 0;
       done.textContent = run.done;
@@ -100,6 +108,8 @@
         .then(function (run) {
           show(run);
           if (run.status === "queued" || run.status === "running") setTimeout(poll, 1000);
+          // Finished while watched: the page itself shows the run's summary.
+          else if (run.status === "finished" && started !== "finished") window.location.reload();
         })
         .catch(function () { setTimeout(poll, 3000); });
     }

@@ -62,9 +62,10 @@ def init_app(app: Flask) -> None:
     def _csrf_failed(exc: CSRFError) -> Any:
         return render_template("error.html", status=400, csrf=True), 400
 
-    from matchmaker.web import helpers
+    from matchmaker.web import helpers, party_forms
 
     helpers.init_app(app)
+    party_forms.init_app(app)
 
     from matchmaker.web.account import bp as account_bp
     from matchmaker.web.admin import bp as admin_bp
@@ -74,9 +75,19 @@ def init_app(app: Flask) -> None:
     from matchmaker.web.dashboard import bp as dashboard_bp
     from matchmaker.web.group import bp as group_bp
     from matchmaker.web.office import bp as office_bp
+    from matchmaker.web.party import bp as party_bp
     from matchmaker.web.publications import bp as publication_bp
 
-    for bp in (auth_bp, company_bp, group_bp, office_bp, dashboard_bp, account_bp, admin_bp):
+    for bp in (
+        auth_bp,
+        company_bp,
+        group_bp,
+        office_bp,
+        dashboard_bp,
+        account_bp,
+        admin_bp,
+        party_bp,
+    ):
         app.register_blueprint(bp)
     app.register_blueprint(publication_bp)
     app.register_blueprint(challenge_state_bp)

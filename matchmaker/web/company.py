@@ -39,6 +39,7 @@ from matchmaker.web.helpers import (
     roles_required,
     validate_form,
 )
+from matchmaker.web.party_forms import Forms, party_context
 from matchmaker.web.search import search_text
 
 bp = Blueprint("company", __name__)
@@ -206,6 +207,12 @@ def new_challenge() -> Any:
 @roles_required()
 def challenge(challenge_id: int) -> Any:
     """A challenge as the user may see it: confidential details only where the rules allow."""
+    return challenge_page(challenge_id)
+
+
+def challenge_page(challenge_id: int, forms: Forms | None = None, status: int = 200) -> Any:
+    """The challenge page, with the company's forms for its introduced groups (the next step,
+    its interest); ``forms`` brings back a rejected form with its errors."""
     db = get_session()
     user = me()
     item = challenges.get_visible(db, user, challenge_id)
@@ -231,7 +238,8 @@ def challenge(challenge_id: int) -> Any:
         company_contact=(
             mails.company_contact(db, item) if user.role == Role.GROUP and introduced else None
         ),
-    )
+        **party_context(db, user, proposals, forms),
+    ), status
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])

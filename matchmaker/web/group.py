@@ -39,6 +39,7 @@ from matchmaker.web.helpers import (
     text_language_label,
     validate_form,
 )
+from matchmaker.web.party_forms import Forms, interest_states, party_context
 from matchmaker.web.search import search_text
 
 bp = Blueprint("group", __name__, url_prefix="/group")
@@ -319,8 +320,19 @@ def matches() -> Any:
     group = _own_group()
     if group is None:
         return redirect(url_for("group.profile"))
-    q = search_text(request.args)
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), 10_000)
+    return matches_page(group, search_text(request.args), request.args.get("page", 1, type=int))
+
+
+def matches_page(
+    group: ResearchGroup,
+    q: str,
+    page: int | None,
+    forms: Forms | None = None,
+    status: int = 200,
+) -> Any:
+    """A page of the group's matches, each with the group's interest form (``forms`` brings back
+    a rejected one with its errors)."""
+    page = min(max(1, page or 1), 10_000)
     rows: list[dict[str, Any]] = []
     total = 0
     unavailable = False
@@ -352,14 +364,21 @@ def matches() -> Any:
         else None,
         next_url=url_for("group.matches", page=page + 1, **kept) if page < pages else None,
         clear_search=url_for("group.matches"),
-    )
+        interest=interest_states(get_session(), [(m["challenge_id"], group.id) for m in rows]),
+        forms=forms or {},
+    ), status
 
 
 @bp.get("/introductions")
 @roles_required(Role.GROUP)
 def introductions() -> Any:
     """The challenges the office introduced the group to: status and the company's contact."""
-    group = _require_group()
+    return introductions_page(_require_group())
+
+
+def introductions_page(group: ResearchGroup, forms: Forms | None = None, status: int = 200) -> Any:
+    """The group's introductions, each with its forms: the next step and the group's interest
+    (``forms`` brings back a rejected one with its errors)."""
     db = get_session()
     rows = list(
         db.scalars(
@@ -370,4 +389,10 @@ def introductions() -> Any:
         )
     )
     contacts = {p.id: mails.company_contact(db, p.challenge) for p in rows}
-    return render_template("group/introductions.html", group=group, rows=rows, contacts=contacts)
+    return render_template(
+        "group/introductions.html",
+        group=group,
+        rows=rows,
+        contacts=contacts,
+        **party_context(db, me(), rows, forms),
+    ), status

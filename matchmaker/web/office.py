@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from matchmaker import mail
+from matchmaker.accounts.models import User
 from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
 from matchmaker.fields import FIELD_KEYS
@@ -43,6 +44,7 @@ from matchmaker.web.helpers import (
     translate_message,
     validate_form,
 )
+from matchmaker.web.party_forms import interest_key, interest_states
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 page_errors(bp)
@@ -105,6 +107,8 @@ def _proposal_page(
 
     evidence = with_sentences(get_matcher(), proposal.evidence) or {}
     pairs = evidence.get("pairs") or []
+    pair = (proposal.challenge_id, proposal.group_id)
+    decided_by = {d.decided_by_id for d in decisions if d.decided_by_id is not None}
     return render_template(
         "office/proposal.html",
         p=proposal,
@@ -123,6 +127,10 @@ def _proposal_page(
         next_statuses=[s.value for s in review.TRANSITIONS[proposal.status]],
         pipeline=[s.value for s in review.PIPELINE if s != ProposalStatus.DECLINED],
         reason_codes=list(REASON_CODES),
+        # What the parties state now, not the neutral figure the run stored.
+        interest=interest_states(db, [pair])[interest_key(*pair)],
+        # Who took each step: the office, or the company or group that reported it.
+        deciders={u.id: u for u in db.scalars(select(User).where(User.id.in_(decided_by)))},
         values=values or {},
         errors=errors or {},
     ), status

@@ -69,6 +69,20 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("get", "/office/proposals.csv", None, OFFICE_ONLY),
     ("get", "/office/proposals/{p}", None, OFFICE_ONLY),
     ("post", "/office/proposals/{p}/decide", {"to_status": "", "reason_code": ""}, OFFICE_ONLY),
+    # A party reports steps on its own introductions only ({p} is shortlisted: not yet).
+    (
+        "post",
+        "/proposals/{p}/step",
+        {"to_status": "in_talks"},
+        signed_in(**dict.fromkeys((A, B, G, OF, AD), 403)),
+    ),
+    ("post", "/group/challenges/{c}/interest", {"value": "x"}, GROUP_ONLY),
+    (
+        "post",
+        "/challenges/{c}/groups/{g}/interest",
+        {"value": "x"},
+        signed_in(company_b=404, group=403, office=403, admin=403),
+    ),
     ("get", "/office/strategy", None, OFFICE_ONLY),
     ("post", "/office/strategy", {"action": "preview"}, OFFICE_ONLY),
     ("get", "/office/matching", None, OFFICE_ONLY),
@@ -133,6 +147,7 @@ def _ids(site: Site) -> dict[str, Any]:
     uid = site.api("admin").get("/api/v1/users?q=b@stahl").json["items"][0]["id"]
     return {
         "c": cid,
+        "g": site.group_id,
         "draft": draft,
         "pub": pub,
         "p": pid,
@@ -192,6 +207,7 @@ def test_every_page_is_in_the_matrix(app: Any) -> None:
     covered = {(m, t.split("?")[0]) for m, t, _, _ in MATRIX}
     names = {
         "challenge_id": "c",
+        "group_id": "g",
         "publication_id": "pub",
         "proposal_id": "p",
         "run_id": "run",
