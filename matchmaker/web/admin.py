@@ -32,6 +32,7 @@ from matchmaker.web.helpers import (
     safe_next,
     validate_form,
 )
+from matchmaker.web.messages import known_message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 page_errors(bp)
@@ -46,34 +47,13 @@ LANGUAGE_LABELS = {"de": "Deutsch", "en": "English"}
 CREATE_FIELDS = ("email", "name", "role", "language", "organisation", "group_id", "password")
 MEMBERSHIP_FIELDS = ("role", "organisation", "group_id")
 
-#: The accounts service's English messages (their ends), as the page says them.
-_SERVICE_MESSAGES = {
-    "already registered": lazy_gettext("A user with this e-mail address exists already."),
-    "user needs an organisation": lazy_gettext(
-        "This role needs an organisation: a company for a company user, an institution for a "
-        "group user."
-    ),
-    "user belongs to a company": lazy_gettext("A company user belongs to a company."),
-    "user belongs to a institution": lazy_gettext(
-        "A group user belongs to a research institution."
-    ),
-    "only a group user belongs to a research group": lazy_gettext(
-        "Only a group user belongs to a research group."
-    ),
-    "belongs to another institution": lazy_gettext(
-        "This research group belongs to another institution."
-    ),
-    "not on your own account": lazy_gettext("You cannot change this on your own account."),
-    "must be an e-mail address": lazy_gettext("Enter an e-mail address."),
-}
-
 
 def _errors(problem: Problem) -> dict[str, str]:
     """A service problem as form errors, in the page's language."""
     errors: dict[str, str] = {}
     for item in problem.errors:
         message = str(item.get("message", ""))
-        said = next((str(t) for end, t in _SERVICE_MESSAGES.items() if message.endswith(end)), "")
+        said = known_message(message)
         if not said and message.startswith("no "):  # a choice that no longer exists
             said = gettext("Choose one of the options.")
         if said:

@@ -22,6 +22,7 @@ from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
 from matchmaker.web.evidence import evidence_terms, highlight, mark_terms
 from matchmaker.web.i18n import LANGUAGES, current_language
+from matchmaker.web.messages import TYPE_MESSAGES, translate_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -204,39 +205,6 @@ def back_url() -> str | None:
 
 # --- forms -----------------------------------------------------------------------------------
 
-_MESSAGES: dict[str, Any] = {
-    "missing": lazy_gettext("Please fill in this field."),
-    "string_too_short": lazy_gettext("Please fill in this field."),
-    "string_too_long": lazy_gettext("This text is too long."),
-    "too_short": lazy_gettext("Choose at least one."),
-    "too_long": lazy_gettext("Too many entries."),
-    "int_parsing": lazy_gettext("Enter a whole number."),
-    "int_type": lazy_gettext("Enter a whole number."),
-    "int_from_float": lazy_gettext("Enter a whole number."),
-    "float_parsing": lazy_gettext("Enter a number."),
-    "float_type": lazy_gettext("Enter a number."),
-    "date_parsing": lazy_gettext("Enter a date (YYYY-MM-DD)."),
-    "date_from_datetime_parsing": lazy_gettext("Enter a date (YYYY-MM-DD)."),
-    "date_type": lazy_gettext("Enter a date (YYYY-MM-DD)."),
-    "enum": lazy_gettext("Choose one of the options."),
-    "literal_error": lazy_gettext("Choose one of the options."),
-    "value_error.email": lazy_gettext("Enter an e-mail address."),
-}
-
-_VALUE_ERRORS: dict[str, Any] = {
-    "must not be empty": lazy_gettext("Please fill in this field."),
-    "must be a single line": lazy_gettext("Use a single line."),
-    "must not contain control characters": lazy_gettext("Remove the control characters."),
-    "must not contain bidirectional control characters": lazy_gettext(
-        "Remove the text direction control characters."
-    ),
-    "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
-    "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
-    "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
-    "must not be before 2000-01-01": lazy_gettext("Enter a date from 1 January 2000 on."),
-    "must be at most 20 years ahead": lazy_gettext("Enter a date at most 20 years ahead."),
-}
-
 
 def message_number(value: Any) -> str:
     """A limit in a message as the page's language writes it (``0,0``, ``10.000.000``), with
@@ -263,17 +231,9 @@ def _message(err: Mapping[str, Any]) -> str:
         return gettext(
             "Please write at least %(n)s characters.", n=message_number(ctx["min_length"])
         )
-    if kind in _MESSAGES:
-        return str(_MESSAGES[kind])
+    if kind in TYPE_MESSAGES:
+        return str(TYPE_MESSAGES[kind])
     return translate_message(str(err.get("msg", "")).removeprefix("Value error, "))
-
-
-def translate_message(message: str) -> str:
-    """A service's English message in the page's language, where a translation is known."""
-    for english, translated in _VALUE_ERRORS.items():
-        if message.endswith(english):
-            return str(translated)
-    return message
 
 
 def _model_error_field(message: str, names: Iterable[str]) -> str:
