@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from sqlalchemy import create_engine, text
 from matchmaker import create_app
 from matchmaker.cli import run_migrations
 from matchmaker.config import Settings
+from tests.factories.world import PASSWORD
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PG_URL = os.environ.get("MATCHMAKER_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("MATCHMAKER_REQUIRE_POSTGRES") == "1"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +136,60 @@ class Api:
 
     def delete(self, url: str, **kw: Any) -> Any:
         return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of the form on ``url``, as a browser would read it."""
+    page = client.get(url)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+class Browser:
+    """A test client that signs in with a password and posts forms with their CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    @classmethod
+    def signed_in(cls, app: Flask, email: str, password: str = PASSWORD) -> Browser:
+        """A new browser on ``app``, signed in as ``email``."""
+        browser = cls(app.test_client())
+        response = browser.login(email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return browser
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, **kw)
+
+    def csrf(self, url: str = "/login") -> str:
+        """The CSRF token of the form on ``url``."""
+        return csrf_token(self.client, url)
+
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        form_url: str | None = None,
+        csrf: bool = True,
+        **kw: Any,
+    ) -> Any:
+        """Post a form, with the CSRF token of ``form_url`` (``url`` unless given)."""
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf(form_url or url))
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, email: str, password: str = PASSWORD) -> Any:
+        return self.post("/login", {"email": email, "password": password})
+
+    def text(self, url: str) -> str:
+        """The page at ``url``, which must answer 200."""
+        response = self.client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response.get_data(as_text=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

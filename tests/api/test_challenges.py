@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import factories
 from tests.factories import challenge_body
 
 
@@ -55,16 +56,13 @@ def test_confidential_details_reach_a_group_after_introduction(world) -> None:
     from matchmaker.matching.models import Proposal, ProposalStatus
 
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(world.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=world.group_id,
-            score=0.8,
-            components={},
-            strategy_version=1,
-            status=ProposalStatus.SHORTLISTED,
-        )
-        s.add(p)
+    factories.proposal(
+        world.app,
+        challenge_id=cid,
+        group_id=world.group_id,
+        score=0.8,
+        status=ProposalStatus.SHORTLISTED,
+    )
     assert world.group.get(f"/api/v1/challenges/{cid}").json["confidential"] is None
     with session_scope(world.app) as s:
         s.query(Proposal).update({"status": ProposalStatus.INTRODUCED})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from matchmaker.db import session_scope
-from matchmaker.groups.models import Publication, ResearchGroup
+from tests import factories
 from tests.factories import challenge_body
 
 GROUPS = [
@@ -53,21 +53,22 @@ GROUPS = [
 def matched_world(world):
     with session_scope(world.app) as s:
         for name, caps, fields, lo, hi, cap, pub in GROUPS:
-            g = ResearchGroup(
-                institution_id=world.institution_id,
-                name=name,
-                head="",
-                capabilities=caps,
-                methods="",
-                keywords=[],
-                fields=fields,
-                trl_min=lo,
-                trl_max=hi,
-                capacity=cap,
-                contact="",
+            s.add(
+                factories.build_research_group(
+                    institution_id=world.institution_id,
+                    name=name,
+                    head="",
+                    capabilities=caps,
+                    methods="",
+                    keywords=[],
+                    fields=fields,
+                    trl_min=lo,
+                    trl_max=hi,
+                    capacity=cap,
+                    contact="",
+                    publications=[{"title": pub, "abstract": ""}],
+                )
             )
-            g.publications.append(Publication(title=pub, abstract=""))
-            s.add(g)
     from matchmaker.matching import index_state
 
     with session_scope(world.app) as s:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from matchmaker.db import session_scope
 from matchmaker.matching.models import Proposal, ProposalStatus
+from tests import factories
 from tests.factories import challenge_body
 
 
@@ -107,18 +108,14 @@ def test_tokens_are_stored_hashed(world) -> None:
 @pytest.fixture
 def proposal_id(world) -> int:
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(world.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=world.group_id,
-            score=0.71,
-            components={"semantic": 0.8},
-            evidence={"pairs": [], "terms": []},
-            strategy_version=1,
-        )
-        s.add(p)
-        s.flush()
-        return p.id
+    return factories.proposal(
+        world.app,
+        challenge_id=cid,
+        group_id=world.group_id,
+        score=0.71,
+        components={"semantic": 0.8},
+        evidence={"pairs": [], "terms": []},
+    )
 
 
 def test_pipeline_with_reasons_and_introduction_mail(world, proposal_id, settings) -> None:

@@ -13,6 +13,7 @@ from matchmaker.db import session_scope
 from matchmaker.matching.models import Proposal, ProposalStatus
 from matchmaker.review import service as review
 from matchmaker.review.models import Decision
+from tests import factories
 from tests.factories import challenge_body
 
 S = ProposalStatus
@@ -20,18 +21,14 @@ S = ProposalStatus
 
 def _proposal(world, status: S = S.INTRODUCED) -> int:
     cid = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(world.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=world.group_id,
-            score=0.7,
-            components={"semantic": 0.8},
-            strategy_version=1,
-            status=status,
-        )
-        s.add(p)
-        s.flush()
-        return p.id
+    return factories.proposal(
+        world.app,
+        challenge_id=cid,
+        group_id=world.group_id,
+        score=0.7,
+        components={"semantic": 0.8},
+        status=status,
+    )
 
 
 def _user(s, email: str) -> User:

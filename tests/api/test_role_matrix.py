@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from matchmaker.api.spec import OPERATIONS
-from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
+from matchmaker.matching.models import ProposalStatus
+from tests import factories
 from tests.factories import challenge_body, group_body
 
 ROLES = ("anonymous", "company_a", "company_b", "group", "office", "admin")
@@ -23,18 +23,9 @@ def _ids(world: Any) -> dict[str, Any]:
     pub = world.group.post(
         f"/api/v1/groups/{world.group_id}/publications", {"title": "A paper"}
     ).json["id"]
-    with session_scope(world.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=world.group_id,
-            score=0.5,
-            components={},
-            strategy_version=1,
-            status=ProposalStatus.SHORTLISTED,
-        )
-        s.add(p)
-        s.flush()
-        pid = p.id
+    pid = factories.proposal(
+        world.app, challenge_id=cid, group_id=world.group_id, status=ProposalStatus.SHORTLISTED
+    )
     run = world.office.post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
     uid = world.admin.get("/api/v1/users?q=b@stahl").json["items"][0]["id"]
     job = world.office.post("/api/v1/imports", IMPORT).json["id"]

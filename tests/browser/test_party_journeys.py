@@ -16,6 +16,7 @@ from matchmaker.challenges.models import Challenge
 from matchmaker.db import session_scope
 from matchmaker.matching.models import Proposal, ProposalStatus
 from matchmaker.organisations.models import Organisation
+from tests import factories
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -35,12 +36,11 @@ def _introduce(site: Any, nth: int) -> tuple[int, str]:
             )
         )
         if proposal is None:
-            proposal = Proposal(
+            proposal = factories.build_proposal(
                 challenge_id=challenge.id,
                 group_id=site.group_id,
                 score=0.72,
                 components={"semantic": 0.7, "interest": 0.5},
-                strategy_version=1,
             )
             s.add(proposal)
         proposal.status = ProposalStatus.INTRODUCED

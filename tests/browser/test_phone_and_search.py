@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from matchmaker.db import session_scope
+from tests import factories
 from tests.browser.conftest import Site, no_horizontal_scroll, sign_in
 
 pytestmark = pytest.mark.browser
@@ -51,7 +52,7 @@ def matched(site: Site) -> dict[str, Any]:
     """Proposals in the queue, and one of the company's challenges matched (the long badge)."""
     from matchmaker.challenges.models import Challenge, ChallengeStatus
     from matchmaker.groups.models import ResearchGroup
-    from matchmaker.matching.models import Proposal, ProposalStatus
+    from matchmaker.matching.models import ProposalStatus
     from matchmaker.organisations.models import Organisation
 
     with session_scope(site.app) as s:
@@ -67,13 +68,12 @@ def matched(site: Site) -> dict[str, Any]:
             for j, g in enumerate(groups[:2]):
                 introduced = c.id == target.id and j == 0
                 s.add(
-                    Proposal(
+                    factories.build_proposal(
                         challenge_id=c.id,
                         group_id=g.id,
                         score=round(0.9 - i / 100 - j / 200, 4),
                         components={"semantic": 0.7, "lexical": 0.4, "fields": 1.0, "trl": 0.9},
                         evidence={"pairs": [], "terms": []},
-                        strategy_version=1,
                         status=ProposalStatus.INTRODUCED if introduced else ProposalStatus.PROPOSED,
                     )
                 )

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from matchmaker.cli import main
 from matchmaker.db import session_scope
-from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.learning import service as learning
 from matchmaker.matching import index_state
 from matchmaker.ranking import learn
+from tests import factories
 from tests.factories import challenge_body
 
 # name, capabilities, fields, trl_min, trl_max, capacity
@@ -59,18 +59,22 @@ GROUPS = [
 def learning_world(world):
     with session_scope(world.app) as s:
         for name, caps, fields, lo, hi, cap in GROUPS:
-            g = ResearchGroup(
-                institution_id=world.institution_id,
-                name=name,
-                capabilities=caps,
-                keywords=[],
-                fields=fields,
-                trl_min=lo,
-                trl_max=hi,
-                capacity=cap,
+            s.add(
+                factories.build_research_group(
+                    institution_id=world.institution_id,
+                    name=name,
+                    head="",
+                    capabilities=caps,
+                    methods="",
+                    keywords=[],
+                    fields=fields,
+                    trl_min=lo,
+                    trl_max=hi,
+                    capacity=cap,
+                    contact="",
+                    publications=[{"title": caps[:60], "abstract": ""}],
+                )
             )
-            g.publications.append(Publication(title=caps[:60], abstract=""))
-            s.add(g)
     with session_scope(world.app) as s:
         index_state.bump(s)
     world.challenge_id = world.company_a.post("/api/v1/challenges", challenge_body()).json["id"]

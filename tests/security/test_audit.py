@@ -9,9 +9,9 @@ from sqlalchemy import select
 from matchmaker.audit.models import AuditEvent
 from matchmaker.db import session_scope
 from matchmaker.fields import FIELD_KEYS
-from matchmaker.matching.models import Proposal, ProposalStatus
 from matchmaker.review.models import Decision
 from matchmaker.strategy.models import StrategyVersion
+from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
@@ -24,18 +24,9 @@ def _events(site: Site, entity: str) -> list[AuditEvent]:
 
 
 def _proposal(site: Site, cid: int) -> int:
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.61,
-            components={"fit": 1.0},
-            strategy_version=1,
-            status=ProposalStatus.PROPOSED,
-        )
-        s.add(p)
-        s.flush()
-        return p.id
+    return factories.proposal(
+        site.app, challenge_id=cid, group_id=site.group_id, score=0.61, components={"fit": 1.0}
+    )
 
 
 def _office_id(site: Site) -> int:

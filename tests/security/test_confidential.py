@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
+from matchmaker.matching.models import ProposalStatus
+from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
@@ -97,19 +97,13 @@ def test_a_group_reads_confidential_details_only_once_introduced(site: Site) -> 
 def test_a_group_not_introduced_sees_no_proposal_and_no_draft(site: Site) -> None:
     draft = _post(site, status="draft")
     cid = _post(site)
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.5,
-            components={},
-            evidence={"pairs": [], "terms": []},
-            strategy_version=1,
-            status=ProposalStatus.SHORTLISTED,
-        )
-        s.add(p)
-        s.flush()
-        pid = p.id
+    pid = factories.proposal(
+        site.app,
+        challenge_id=cid,
+        group_id=site.group_id,
+        evidence={"pairs": [], "terms": []},
+        status=ProposalStatus.SHORTLISTED,
+    )
     api = site.api("group")
     assert api.get(f"/api/v1/challenges/{draft}").status_code == 404
     assert site.browser("group").get(f"/challenges/{draft}").status_code == 404

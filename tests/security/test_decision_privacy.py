@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
+from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
@@ -15,18 +14,13 @@ PARTY_FIELDS = {"id", "proposal_id", "from_status", "to_status", "created_at"}
 
 def _introduced(site: Site) -> int:
     cid = site.api("company_a").post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.734,
-            components={"semantic": 0.81, "strategy": 0.4},
-            strategy_version=1,
-            status=ProposalStatus.PROPOSED,
-        )
-        s.add(p)
-        s.flush()
-        pid = p.id
+    pid = factories.proposal(
+        site.app,
+        challenge_id=cid,
+        group_id=site.group_id,
+        score=0.734,
+        components={"semantic": 0.81, "strategy": 0.4},
+    )
     office = site.api("office")
     for step in ("shortlisted", "introduced"):
         decided = office.post(

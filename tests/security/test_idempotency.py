@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matchmaker.api.models import IdempotencyKey
 from matchmaker.db import session_scope
+from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
@@ -76,21 +77,8 @@ def test_a_malformed_key_is_a_clear_error(site: Site) -> None:
 
 
 def test_a_decision_is_taken_once(site: Site) -> None:
-    from matchmaker.matching.models import Proposal, ProposalStatus
-
     cid = site.api("company_a").post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.7,
-            components={},
-            strategy_version=1,
-            status=ProposalStatus.PROPOSED,
-        )
-        s.add(p)
-        s.flush()
-        pid = p.id
+    pid = factories.proposal(site.app, challenge_id=cid, group_id=site.group_id, score=0.7)
     office = site.api("office")
     body = {"to_status": "shortlisted", "reason_code": "good_fit"}
     headers = {"Idempotency-Key": "decide-once"}

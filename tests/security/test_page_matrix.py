@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
+from matchmaker.matching.models import ProposalStatus
+from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import ROLES, Site
 
@@ -130,18 +130,9 @@ def _ids(site: Site) -> dict[str, Any]:
         .post(f"/api/v1/groups/{site.group_id}/publications", {"title": "Heat pumps, a review"})
         .json["id"]
     )
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.5,
-            components={},
-            strategy_version=1,
-            status=ProposalStatus.SHORTLISTED,
-        )
-        s.add(p)
-        s.flush()
-        pid = p.id
+    pid = factories.proposal(
+        site.app, challenge_id=cid, group_id=site.group_id, status=ProposalStatus.SHORTLISTED
+    )
     run = site.api("office").post("/api/v1/matching/runs", {"k": 1, "wait": True}).json["id"]
     tok = api.post("/api/v1/tokens", {"name": "second"}).json["id"]
     uid = site.api("admin").get("/api/v1/users?q=b@stahl").json["items"][0]["id"]

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
+from tests import factories
 from tests.factories import challenge_body, group_body
 from tests.security.conftest import Site
 
@@ -27,18 +26,7 @@ def _problem(response: Any, field: str, words: str) -> None:
 
 def _proposal(site: Site) -> int:
     cid = site.api("company_a").post("/api/v1/challenges", challenge_body()).json["id"]
-    with session_scope(site.app) as s:
-        p = Proposal(
-            challenge_id=cid,
-            group_id=site.group_id,
-            score=0.6,
-            components={},
-            strategy_version=1,
-            status=ProposalStatus.PROPOSED,
-        )
-        s.add(p)
-        s.flush()
-        return p.id
+    return factories.proposal(site.app, challenge_id=cid, group_id=site.group_id, score=0.6)
 
 
 @pytest.mark.parametrize("char", CONTROLS)

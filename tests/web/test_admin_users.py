@@ -11,7 +11,6 @@ from matchmaker.accounts.models import Role, User
 from matchmaker.accounts.service import create_user, issue_token
 from matchmaker.audit.models import AuditEvent
 from matchmaker.db import session_scope
-from matchmaker.groups.models import ResearchGroup
 from tests import factories
 from tests.conftest import Api
 from tests.web.conftest import PASSWORD, Browser
@@ -139,19 +138,16 @@ def test_creating_a_user_with_the_apis_checks(world, admin) -> None:
 
 def test_a_group_user_gets_a_group_of_their_institution(world, admin) -> None:
     other = factories.organisation(world.app, "TU Harburg", "institution")
-    with session_scope(world.app) as s:
-        foreign = ResearchGroup(
-            institution_id=other,
-            name="Foreign Lab",
-            capabilities="Electrolysis.",
-            keywords=[],
-            fields=["hydrogen"],
-            trl_min=1,
-            trl_max=4,
-        )
-        s.add(foreign)
-        s.flush()
-        foreign_id = foreign.id
+    foreign_id = factories.research_group(
+        world.app,
+        institution_id=other,
+        name="Foreign Lab",
+        capabilities="Electrolysis.",
+        keywords=[],
+        fields=["hydrogen"],
+        trl_min=1,
+        trl_max=4,
+    )
     form = _new_user(
         email="neu@hs.example",
         role="group",

@@ -7,8 +7,7 @@ import email
 import email.policy
 from pathlib import Path
 
-from matchmaker.db import session_scope
-from matchmaker.groups.models import ResearchGroup
+from tests import factories
 from tests.web.conftest import add_proposal, post_challenge
 
 
@@ -99,22 +98,16 @@ def test_a_group_lists_the_challenges_it_was_introduced_to_with_status(world) ->
 
 
 def test_the_office_is_told_which_party_got_no_email(world, settings) -> None:
-    with session_scope(world.app) as s:
-        silent = ResearchGroup(
-            institution_id=world.institution_id,
-            name="Quiet Lab",
-            head="Dr. Ole Hansen",
-            capabilities="Industrial heat pumps.",
-            keywords=[],
-            fields=["energy_efficiency"],
-            trl_min=3,
-            trl_max=7,
-            capacity=2,
-            contact="",
-        )
-        s.add(silent)
-        s.flush()
-        silent_id = silent.id
+    silent_id = factories.research_group(
+        world.app,
+        institution_id=world.institution_id,
+        name="Quiet Lab",
+        head="Dr. Ole Hansen",
+        capabilities="Industrial heat pumps.",
+        methods="",
+        keywords=[],
+        contact="",
+    )
     cid = post_challenge(world)
     html = _introduce(world, add_proposal(world.app, cid, silent_id))
     assert "1 Vorstellungs-E-Mail wurde verschickt" in html
