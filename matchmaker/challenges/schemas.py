@@ -35,6 +35,11 @@ def deadline_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return EARLIEST_DEADLINE, latest
 
 
+def deadline_passed(deadline: dt.date | None, today: dt.date | None = None) -> bool:
+    """Whether a challenge's deadline lies before today."""
+    return deadline is not None and deadline < (today or dt.date.today())
+
+
 def _deadline(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import exists, or_, select
@@ -12,7 +13,12 @@ from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
-from matchmaker.challenges.schemas import ChallengeIn, ChallengePatch, ChallengeQuery
+from matchmaker.challenges.schemas import (
+    ChallengeIn,
+    ChallengePatch,
+    ChallengeQuery,
+    deadline_passed,
+)
 from matchmaker.crud import apply_patch, filtered_page
 from matchmaker.db import utcnow
 from matchmaker.matching import index_state
@@ -129,6 +135,13 @@ def list_challenges(
     return filtered_page(session, stmt, Challenge, query, (Challenge.title, Challenge.summary))
 
 
+def check_deadline(deadline: dt.date | None, *, before: dt.date | None = None) -> None:
+    """A new or changed deadline must not lie in the past; an unchanged one (``before``) that
+    has passed since may stay, so an old challenge remains editable."""
+    if deadline != before and deadline_passed(deadline):
+        raise field_error("deadline", "must not be in the past")
+
+
 def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challenge:
     """Post a challenge for the user's company (or, for the office, the named company)."""
     org = owning_organisation(
@@ -146,6 +159,7 @@ def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challen
             "challenges belong to companies",
         ),
     )
+    check_deadline(data.deadline)
     values = data.model_dump(exclude={"organisation_id"})
     values["confidential"] = values["confidential"] or ""
     # Detected from the public text only: the confidential part never leaves the company.
@@ -166,6 +180,8 @@ def update_challenge(
     """Change the members the client sent; TRL order is checked on the result."""
     if not may_edit(user, challenge):
         raise forbidden("Only the company that posted this challenge and the office edit it.")
+    if "deadline" in patch.model_fields_set:
+        check_deadline(patch.deadline, before=challenge.deadline)
     changes = apply_patch(
         challenge,
         languages.without_language(patch),

@@ -104,6 +104,7 @@ class SimilarQuery(BaseModel):
 class SimilarChallenge(BaseModel):
     challenge_id: int
     title: str
+    organisation: str = Field(description="The company that posted it")
     score: float
 
 

@@ -1,5 +1,6 @@
-"""Matching queries: ranked matches with evidence, similar challenges and strategy previews.
-Services never commit. (Portfolio runs are in :mod:`matchmaker.matching.runs`, the scorer's blend
+"""Matching queries: ranked matches with evidence.
+Services never commit. (Portfolio runs are in :mod:`matchmaker.matching.runs`, similar challenges in
+:mod:`matchmaker.matching.similar`, strategy previews in :mod:`matchmaker.matching.preview`, the scorer's blend
 with stated interest in :mod:`matchmaker.matching.blend`, evidence in
 :mod:`matchmaker.matching.evidence`.)
 
@@ -30,11 +31,8 @@ from matchmaker.matching.profiles import (
     MATCHABLE_STATUSES,
     challenge_as_profile,
     group_as_profile,
-    load_challenge_profiles,
 )
 from matchmaker.ranking import learn
-from matchmaker.ranking.scoring import DEFAULT_CONFIG
-from matchmaker.ranking.types import Profile
 from matchmaker.strategy import service as strategy
 
 
@@ -232,115 +230,9 @@ def group_matches(
     return out, total
 
 
-SIMILARITY_CONFIG = DEFAULT_CONFIG.with_weights(semantic=0.7, lexical=0.3)
-
-
-def similar_challenges(
-    session: Session, matcher: Matcher, text: str, *, top: int = 5, exclude_id: int | None = None
-) -> list[dict[str, Any]]:
-    """Challenges already posted that read like ``text`` (to catch duplicates while typing)."""
-    indexes = matcher.indexes(session)
-    query = Profile(id="draft", text=text)
-    exclude = {str(exclude_id)} if exclude_id else set()
-    matches = indexes.challenges.rank(
-        query,
-        matcher.encode_profile(query),
-        embedder=matcher.embedder,
-        config=SIMILARITY_CONFIG,
-        top=top,
-        exclude=exclude,
-        explain=False,
-    )
-    titles = dict(
-        session.execute(
-            select(Challenge.id, Challenge.title).where(
-                Challenge.id.in_([int(m.candidate_id) for m in matches])
-            )
-        ).all()
-    )
-    return [
-        {
-            "challenge_id": int(m.candidate_id),
-            "title": titles[int(m.candidate_id)],
-            "score": round(m.score, 4),
-        }
-        for m in matches
-    ]
-
-
-def _score_all(
-    session: Session, matcher: Matcher, weights: Mapping[str, float]
-) -> tuple[list[Profile], np.ndarray, dict[str, np.ndarray], Any]:
-    indexes = matcher.indexes(session)
-    challenges = load_challenge_profiles(session)
-    vectors = [matcher.encode_profile(c) for c in challenges]
-    if not challenges or not len(indexes.groups):
-        return challenges, np.zeros((len(challenges), len(indexes.groups))), {}, indexes.groups
-    scores, parts = indexes.groups.score_matrix(
-        challenges, vectors, embedder=matcher.embedder, strategy=weights
-    )
-    return challenges, scores, parts, indexes.groups
-
-
-def preview_strategy(
-    session: Session,
-    matcher: Matcher,
-    weights: Mapping[str, float],
-    *,
-    top: int = 20,
-    per_challenge: int = 3,
-) -> list[dict[str, Any]]:
-    """How the top proposals would change under ``weights``: each challenge's best groups now
-    and with the new weights, with ranks and scores under both."""
-    current = strategy.current(session).weights
-    new = {**current, **weights}
-    challenges, now, _, index = _score_all(session, matcher, current)
-    if not challenges or not len(index):
-        return []
-    after, _ = index.score_matrix(
-        challenges,
-        [matcher.encode_profile(c) for c in challenges],
-        embedder=matcher.embedder,
-        strategy=new,
-    )
-    rank_now = (-now).argsort(axis=1).argsort(axis=1) + 1
-    rank_new = (-after).argsort(axis=1).argsort(axis=1) + 1
-    rows: list[dict[str, Any]] = []
-    for i, ch in enumerate(challenges):
-        cols = set(np.flatnonzero(rank_now[i] <= per_challenge)) | set(
-            np.flatnonzero(rank_new[i] <= per_challenge)
-        )
-        for j in cols:
-            rows.append(
-                {
-                    "challenge_id": int(ch.id),
-                    "challenge": ch.title,
-                    "group_id": int(index.candidate_ids[j]),
-                    "score_now": round(float(now[i, j]), 4),
-                    "score_new": round(float(after[i, j]), 4),
-                    "rank_now": int(rank_now[i, j]),
-                    "rank_new": int(rank_new[i, j]),
-                }
-            )
-    rows.sort(key=lambda r: (-r["score_new"], r["challenge_id"]))
-    rows = rows[:top]
-    names = dict(
-        session.execute(
-            select(ResearchGroup.id, ResearchGroup.name).where(
-                ResearchGroup.id.in_([r["group_id"] for r in rows])
-            )
-        ).all()
-    )
-    for r in rows:
-        r["group"] = names[r["group_id"]]
-    return rows
-
-
 __all__ = [
     "excluded_challenges",
     "excluded_groups",
     "matches_for_challenge",
     "matches_for_group",
-    "preview_strategy",
-    "similar_challenges",
 ]

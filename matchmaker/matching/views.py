@@ -25,6 +25,7 @@ from matchmaker.matching.schemas import (
     SimilarChallenges,
     SimilarQuery,
 )
+from matchmaker.matching.similar import similar_challenges
 from matchmaker.strategy import service as strategy
 
 bp = Blueprint("matching", __name__, url_prefix="/api/v1")
@@ -79,21 +80,16 @@ def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
     response=SimilarChallenges,
 )
 def similar(query: SimilarQuery) -> dict[str, Any]:
-    session = get_session()
-    items = service.similar_challenges(
-        session, get_matcher(), query.text, top=query.top, exclude_id=query.exclude_id
+    """A company's own similar challenges; the office's: the open ones of every company."""
+    items = similar_challenges(
+        get_session(),
+        get_matcher(),
+        g.user,
+        query.text,
+        top=query.top,
+        exclude_id=query.exclude_id,
     )
-    if g.user.role == Role.COMPANY:
-        # A company learns only that its own challenges are similar, never others' titles.
-        own = {c.id for c in challenges.list_challenges(session, g.user, _all())[0]}
-        items = [i for i in items if i["challenge_id"] in own]
     return {"items": items}
-
-
-def _all() -> Any:
-    from matchmaker.challenges.schemas import ChallengeQuery
-
-    return ChallengeQuery.model_validate({"per_page": 100})
 
 
 @endpoint(

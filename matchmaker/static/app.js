@@ -46,6 +46,12 @@
             a.target = "_blank";
             a.rel = "noopener";
             li.appendChild(a);
+            if (item.organisation) {
+              var who = document.createElement("span");
+              who.className = "meta";
+              who.textContent = " · " + item.organisation;
+              li.appendChild(who);
+            }
             list.appendChild(li);
           });
           box.hidden = list.children.length === 0;

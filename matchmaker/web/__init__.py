@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
     from matchmaker.web.dashboard import bp as dashboard_bp
     from matchmaker.web.group import bp as group_bp
     from matchmaker.web.office import bp as office_bp
+    from matchmaker.web.office_groups import bp as office_groups_bp
     from matchmaker.web.party import bp as party_bp
     from matchmaker.web.publications import bp as publication_bp
 
@@ -83,6 +84,7 @@ def init_app(app: Flask) -> None:
         company_bp,
         group_bp,
         office_bp,
+        office_groups_bp,
         dashboard_bp,
         account_bp,
         admin_bp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import (
@@ -84,14 +85,28 @@ def _challenge_values(challenge: Challenge) -> dict[str, Any]:
     }
 
 
-def _validate(values: dict[str, Any]) -> tuple[ChallengeIn | None, dict[str, str]]:
+def _validate(
+    values: dict[str, Any], challenge: Challenge | None = None
+) -> tuple[ChallengeIn | None, dict[str, str]]:
     # An empty language is "detect automatically".
     data = blank_to_none(
         values, "confidential", "deadline", "co2_saving_t", "organisation_id", "language"
     )
     if data.get("organisation_id") is None:
         data.pop("organisation_id", None)
-    return validate_form(ChallengeIn, data)
+    checked, errors = validate_form(ChallengeIn, data)
+    # The service refuses a new deadline in the past too; checked here as well, so that the
+    # form shows it together with every other error.
+    if "deadline" not in errors and data.get("deadline"):
+        try:
+            deadline = dt.date.fromisoformat(str(data["deadline"]))
+            challenges.check_deadline(deadline, before=challenge.deadline if challenge else None)
+        except ValueError:
+            pass  # the schema's parser took it; the service checks it on saving
+        except Problem as exc:
+            errors.update(problem_errors(exc))
+            checked = None
+    return checked, errors
 
 
 def _companies() -> list[Any]:
@@ -239,6 +254,9 @@ def challenge_page(challenge_id: int, forms: Forms | None = None, status: int = 
             mails.company_contact(db, item) if user.role == Role.GROUP and introduced else None
         ),
         **party_context(db, user, proposals, forms),
+        similar=matching.similar_to_challenge(db, user, item)
+        if user.role in OFFICE_ROLES
+        else None,
     ), status
 
 
@@ -256,7 +274,7 @@ def edit_challenge(challenge_id: int) -> Any:
         return _form(_challenge_values(item), {}, item)
     values = _form_values()
     values.pop("organisation_id", None)
-    data, errors = _validate(values)
+    data, errors = _validate(values, item)
     if data is None:
         return _form(values, errors, item)
     try:
@@ -275,38 +293,28 @@ def edit_challenge(challenge_id: int) -> Any:
 def similar() -> Any:
     """Challenges already posted that resemble the text typed so far (JSON for the form's script).
 
-    Only challenges the user may read are listed: a company sees its own, the office all.
+    The rule of :mod:`matchmaker.matching.similar`: a company sees its own, the office the open
+    challenges of every company, with the company's name.
     """
     text = request.args.get("q", "").strip()[:2000]
     exclude = request.args.get("exclude", type=int)
     if len(text) < 8:
         return jsonify(items=[])
-    db = get_session()
+    user = me()
     try:
-        found = matching.similar_challenges(db, text, top=8, exclude_id=exclude)
+        found = matching.similar_challenges(get_session(), user, text, top=5, exclude_id=exclude)
     except Exception:  # the ranker must never break typing in a form
         current_app.logger.exception("similar challenges failed")
         return jsonify(items=[], unavailable=True)
-    ids = [int(r["challenge_id"]) for r in found]
-    visible = (
-        set(
-            db.scalars(
-                select(Challenge.id).where(
-                    Challenge.id.in_(ids), challenges.visible_condition(me())
-                )
-            )
-        )
-        if ids
-        else set()
-    )
+    office = user.role in OFFICE_ROLES
     items = [
         {
-            "id": int(r["challenge_id"]),
+            "id": r["challenge_id"],
             "title": r["title"],
             "score": round(float(r["score"]), 3),
-            "url": url_for("company.challenge", challenge_id=int(r["challenge_id"])),
+            "url": url_for("company.challenge", challenge_id=r["challenge_id"]),
+            **({"organisation": r["organisation"]} if office else {}),
         }
         for r in found
-        if int(r["challenge_id"]) in visible
-    ][:5]
+    ]
     return jsonify(items=items)

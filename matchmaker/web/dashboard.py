@@ -3,20 +3,20 @@ against the network's target, and the load per institution — each chart also a
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.db import get_session
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal, ProposalStatus
-from matchmaker.organisations.models import Organisation, OrganisationKind
+from matchmaker.matching.models import Proposal, ProposalStatus
+from matchmaker.review.load import institution_loads
 from matchmaker.review.models import Decision
 from matchmaker.review.service import PIPELINE
 from matchmaker.web.downloads import csv_format, csv_response
@@ -134,44 +134,23 @@ def co2(proposals: list[Proposal]) -> Chart:
     )
 
 
-def load(session: Session, proposals: list[Proposal]) -> Chart:
+#: What the load of a group or an institution means, in the page's language.
+LOAD_VERDICTS = {
+    "over_capacity": lazy_gettext("over capacity"),
+    "unused": lazy_gettext("unused"),
+    "more_proposals_than_places": lazy_gettext("more proposals than places"),
+    "has_room": lazy_gettext("has room"),
+    "full": lazy_gettext("full"),
+}
+
+
+def load(session: Session) -> Chart:
     """Per institution: open proposals, groups engaged (introduced or further) and their capacity."""
-    capacity: dict[str, int] = defaultdict(int)
-    for group in session.scalars(
-        select(ResearchGroup)
-        .options(joinedload(ResearchGroup.institution))
-        .where(ResearchGroup.archived_at.is_(None))
-    ):
-        capacity[group.institution.name] += group.capacity
-    for name in session.scalars(
-        select(Organisation.name).where(
-            Organisation.kind == OrganisationKind.INSTITUTION, Organisation.archived_at.is_(None)
-        )
-    ):
-        capacity.setdefault(name, 0)
-    active: Counter[str] = Counter()
-    engaged: Counter[str] = Counter()
-    for p in proposals:
-        name = p.group.institution.name
-        if p.status in ACTIVE:
-            active[name] += 1
-        if p.status in INTRODUCED_STATUSES:
-            engaged[name] += 1
-    rows: list[list[Any]] = []
-    for name in sorted(capacity, key=lambda n: (-active[n], n)):
-        cap = capacity[name]
-        # Open proposals count against the capacity too: introducing them all must fit.
-        if engaged[name] > cap:
-            verdict = gettext("over capacity")
-        elif active[name] == 0:
-            verdict = gettext("unused")
-        elif active[name] > cap:
-            verdict = gettext("more proposals than places")
-        elif engaged[name] < cap and active[name] < cap:
-            verdict = gettext("has room")
-        else:
-            verdict = gettext("full")
-        rows.append([name, active[name], engaged[name], cap, verdict])
+    loads = institution_loads(session)
+    rows: list[list[Any]] = [
+        [name, item.open, item.engaged, item.capacity, str(LOAD_VERDICTS[item.verdict])]
+        for name, item in sorted(loads.items(), key=lambda kv: (-kv[1].open, kv[0]))
+    ]
     return Chart(
         "load",
         [
@@ -192,7 +171,7 @@ def charts(session: Session) -> dict[str, Chart]:
         "fields": per_field(proposals, lang),
         "funnel": funnel(session, proposals),
         "co2": co2(proposals),
-        "load": load(session, proposals),
+        "load": load(session),
     }
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem
-from matchmaker.challenges.schemas import deadline_bounds
+from matchmaker.challenges.schemas import deadline_bounds, deadline_passed
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
 from matchmaker.web.evidence import evidence_terms, highlight, mark_terms
@@ -377,6 +377,7 @@ def init_app(app: Flask) -> None:
         back_url=back_url,
         document_label=document_label,
         deadline_bounds=deadline_bounds,
+        deadline_passed=deadline_passed,
         Role=Role,
         languages=LANGUAGES,
     )

@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts.models import User
 from matchmaker.challenges.models import Challenge
 from matchmaker.groups.models import ResearchGroup
-from matchmaker.matching import runs, service
+from matchmaker.matching import preview, runs, service, similar
 from matchmaker.matching.engine import get_matcher
 from matchmaker.matching.models import MatchingRun
 
 
 def similar_challenges(
-    session: Session, text: str, *, top: int = 5, exclude_id: int | None = None
+    session: Session, user: User, text: str, *, top: int = 5, exclude_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Challenges already posted that read like ``text``."""
-    return service.similar_challenges(session, get_matcher(), text, top=top, exclude_id=exclude_id)
+    """Challenges ``user`` may see that read like ``text`` (see :mod:`matchmaker.matching.similar`)."""
+    return similar.similar_challenges(
+        session, get_matcher(), user, text, top=top, exclude_id=exclude_id
+    )
 
 
 def matches_for_group(
@@ -44,11 +46,9 @@ def matches_for_challenge(
     return service.matches_for_challenge(session, get_matcher(), challenge, top=top)
 
 
-def preview_strategy(
-    session: Session, weights: Mapping[str, float], *, top: int = 20
-) -> list[dict[str, Any]]:
-    """How the top proposals would move under ``weights`` (nothing is saved)."""
-    return service.preview_strategy(session, get_matcher(), weights, top=top)
+def strategy_changes(session: Session, weights: Mapping[str, float], *, k: int) -> dict[str, Any]:
+    """Which groups would enter or leave each challenge's top ``k`` under ``weights``."""
+    return preview.strategy_changes(session, get_matcher(), weights, k=k)
 
 
 def start_run(session: Session, user: User, *, k: int, max_per_institution: int) -> MatchingRun:
@@ -59,3 +59,21 @@ def start_run(session: Session, user: User, *, k: int, max_per_institution: int)
     session.commit()
     background.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
     return run
+
+
+def similar_to_challenge(
+    session: Session, user: User, challenge: Challenge, *, top: int = 5
+) -> list[dict[str, Any]] | None:
+    """Other challenges that read like ``challenge`` (for the office: possible duplicates of any
+    company); None when the ranker is not available, so the page still shows."""
+    try:
+        return similar_challenges(
+            session,
+            user,
+            f"{challenge.title}\n{challenge.summary}",
+            top=top,
+            exclude_id=challenge.id,
+        )
+    except Exception:
+        current_app.logger.exception("similar challenges of challenge %s failed", challenge.id)
+        return None

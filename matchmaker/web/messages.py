@@ -42,6 +42,7 @@ VALUE_ERRORS: dict[str, Any] = {
     "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
     "must not be before 2000-01-01": lazy_gettext("Enter a date from 1 January 2000 on."),
     "must be at most 20 years ahead": lazy_gettext("Enter a date at most 20 years ahead."),
+    "must not be in the past": lazy_gettext("The deadline must not be in the past."),
     # The accounts service's.
     "already registered": lazy_gettext("A user with this e-mail address exists already."),
     "user needs an organisation": lazy_gettext(

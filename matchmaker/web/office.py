@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import format_decimal, gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from matchmaker import mail
 from matchmaker.accounts.models import User
 from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
-from matchmaker.fields import FIELD_KEYS
+from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.matching.models import MatchingRun, ProposalStatus
 from matchmaker.matching.schemas import RunIn
 from matchmaker.organisations.models import Organisation, OrganisationKind
@@ -44,6 +44,7 @@ from matchmaker.web.helpers import (
     translate_message,
     validate_form,
 )
+from matchmaker.web.i18n import current_language
 from matchmaker.web.party_forms import interest_key, interest_states
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -133,6 +134,7 @@ def _proposal_page(
         deciders={u.id: u for u in db.scalars(select(User).where(User.id.in_(decided_by)))},
         values=values or {},
         errors=errors or {},
+        similar=matching_pages.similar_to_challenge(db, me(), proposal.challenge),
     ), status
 
 
@@ -227,15 +229,27 @@ def _unreached(item: Any, composed: set[str], reached: set[str]) -> list[str]:
 # --- strategy --------------------------------------------------------------------------------
 
 
+def parse_weight(text: str) -> float:
+    """A weight as typed: ``0.2``, or ``0,2`` with one decimal comma (as German pages write it)."""
+    text = text.strip()
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    return float(text)
+
+
 def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     raw = {key: request.form.get(f"w_{key}", "").strip() for key in FIELD_KEYS}
     weights: dict[str, float] = {}
     errors: dict[str, str] = {}
     for key, text in raw.items():
         try:
-            weights[key] = float(text.replace(",", "."))
+            weights[key] = parse_weight(text)
         except ValueError:
-            errors[f"w_{key}"] = gettext("Enter a number.")
+            errors[f"w_{key}"] = gettext(
+                "Enter a number from 0 to 1 for “%(field)s”, e.g. %(example)s.",
+                field=field_label(key, current_language()),
+                example=format_decimal(0.2),
+            )
     try:
         StrategyIn.model_validate({"weights": weights})  # the API's rules for a weight
     except ValidationError as exc:
@@ -249,7 +263,7 @@ def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
 def _strategy_page(
     values: dict[str, Any],
     errors: dict[str, str],
-    preview: list[dict[str, Any]] | None = None,
+    preview: dict[str, Any] | None = None,
     note: str = "",
     status: int = 200,
     preview_unavailable: bool = False,
@@ -273,12 +287,13 @@ def _strategy_page(
 @bp.route("/strategy", methods=["GET", "POST"], endpoint="strategy")
 @roles_required(*OFFICE_ROLES)
 def strategy_page() -> Any:
-    """Edit the weights; "Preview" shows how the top proposals would move, "Save" adds a version."""
+    """Edit the weights; "Preview" shows which groups would enter or leave each challenge's top
+    k (the proposals a matching run makes), "Save" adds a version."""
     db = get_session()
     if request.method == "GET":
         now = strategy.current(db)
         return _strategy_page(
-            {f"w_{k}": f"{float(now.weights.get(k, 1.0)):g}" for k in FIELD_KEYS}, {}
+            {f"w_{k}": format_decimal(float(now.weights.get(k, 1.0))) for k in FIELD_KEYS}, {}
         )
     raw, weights, errors = _read_weights()
     values = {f"w_{k}": v for k, v in raw.items()}
@@ -292,10 +307,11 @@ def strategy_page() -> Any:
         db.commit()
         flash(gettext("Strategy saved as a new version."), "success")
         return redirect(url_for("office.strategy"))
-    rows: list[dict[str, Any]] = []
+    rows: dict[str, Any] = {"changed": [], "unchanged": []}
     unavailable = False
+    k = current_app.extensions["matchmaker.settings"].proposals_per_challenge
     try:
-        rows = matching_pages.preview_strategy(db, checked.weights, top=20)
+        rows = matching_pages.strategy_changes(db, checked.weights, k=k)
     except Exception:
         current_app.logger.exception("strategy preview failed")
         unavailable = True

@@ -116,9 +116,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Si
         # Build the search index once, as a long-running server has it; the first build encodes
         # every sample profile and would otherwise land in the first journey's time budget.
         from matchmaker.db import get_session
-        from matchmaker.web import matching
+        from matchmaker.matching.engine import get_matcher
 
-        matching.similar_challenges(get_session(), "waste heat from a smelter", top=1)
+        get_matcher().indexes(get_session())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, name="matchmaker-test-server", daemon=True
