@@ -90,6 +90,9 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = [
     ("get", "/office/matching/runs/{run}", None, OFFICE_ONLY),
     ("get", "/office/dashboard", None, OFFICE_ONLY),
     ("get", "/office/dashboard/funnel.csv", None, OFFICE_ONLY),
+    ("get", "/office/groups?q=heat", None, OFFICE_ONLY),
+    ("get", "/office/groups/{g}", None, OFFICE_ONLY),
+    ("get", "/office/challenges/{c}/candidates", None, OFFICE_ONLY),
     ("get", "/account/tokens", None, signed_in()),
     ("post", "/account/tokens", {"expires_in_days": "x"}, signed_in()),
     ("get", "/account/password", None, signed_in()),
@@ -145,6 +148,7 @@ def _ids(site: Site) -> dict[str, Any]:
         "run": run,
         "tok": tok,
         "u": uid,
+        "g": site.group_id,
         "rt": "not-a-reset-token",
     }
 
@@ -204,6 +208,7 @@ def test_every_page_is_in_the_matrix(app: Any) -> None:
         "run_id": "run",
         "token_id": "tok",
         "user_id": "u",
+        "group_id": "g",
     }
     missing = []
     for rule in app.url_map.iter_rules():
