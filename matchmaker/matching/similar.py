@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from matchmaker.accounts.models import Role, User
+from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import forbidden
 from matchmaker.challenges.models import Challenge
 from matchmaker.matching.engine import Matcher
@@ -32,7 +32,7 @@ def allowed_challenges(user: User) -> Select[Any]:
     stmt = select(Challenge.id).where(Challenge.archived_at.is_(None))
     if user.role == Role.COMPANY:
         return stmt.where(Challenge.organisation_id == user.organisation_id)
-    if user.role in (Role.OFFICE, Role.ADMIN):
+    if user.role in OFFICE_ROLES:
         return stmt.where(Challenge.status.in_(MATCHABLE_STATUSES))
     raise forbidden("Only companies and the office look for similar challenges.")
 

@@ -62,7 +62,7 @@ def groups_list() -> Any:
         .where(Organisation.kind == OrganisationKind.INSTITUTION)
         .order_by(Organisation.name)
     ).all()
-    kept = {k: v for k, v in {"q": q, "institution": institution}.items() if v}
+    kept: dict[str, Any] = {k: v for k, v in {"q": q, "institution": institution}.items() if v}
     return render_template(
         "office/groups.html",
         rows=rows,

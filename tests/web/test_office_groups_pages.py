@@ -130,7 +130,7 @@ def test_candidates_compared_side_by_side(world) -> None:
     thermal = html[html.index(f'<a href="/office/groups/{world.group_id}">') :]
     thermal = thermal[: thermal.index("</tr>")]
     assert f'href="/office/proposals/{pid}"' in thermal and "Vorgemerkt" in thermal
-    assert "1 / 2" in thermal and "Englisch" in thermal
+    assert "1 / 2" in thermal and "Hochschule Altona · Englisch" in thermal
     assert re.search(r'<mark class="ev-term">[^<]+</mark>', thermal)  # key terms of the pair
     grid = html[html.index(f'<a href="/office/groups/{world.other_group_id}">') :]
     grid = grid[: grid.index("</tr>")]
