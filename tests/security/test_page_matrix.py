@@ -148,7 +148,6 @@ def _ids(site: Site) -> dict[str, Any]:
         "run": run,
         "tok": tok,
         "u": uid,
-        "g": site.group_id,
         "rt": "not-a-reset-token",
     }
 
@@ -208,7 +207,6 @@ def test_every_page_is_in_the_matrix(app: Any) -> None:
         "run_id": "run",
         "token_id": "tok",
         "user_id": "u",
-        "group_id": "g",
     }
     missing = []
     for rule in app.url_map.iter_rules():
