@@ -196,12 +196,22 @@ def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
     page.wait_for_load_state()
 
 
+def screenshot(page: Any, path: Path) -> Path:
+    """A full-page screenshot at ``path``; where Chromium cannot capture the whole page (seen on
+    a loaded machine: "Unable to capture screenshot"), the visible part instead."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except PlaywrightError:
+        page.screenshot(path=str(path))
+    return path
+
+
 def shot(page: Any, name: str) -> Path:
     """Save a full-page screenshot under tests/artifacts/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    return screenshot(page, ARTIFACTS / f"{name}.png")
 
 
 def no_horizontal_scroll(page: Any) -> bool:

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from matchmaker.db import session_scope
-from tests.browser.conftest import Site, no_horizontal_scroll, sign_in
+from tests.browser.conftest import Site, no_horizontal_scroll, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -84,8 +84,7 @@ def _language(page: Any, lang: str) -> None:
 
 
 def _save(page: Any, directory: Path, name: str) -> Path:
-    path = directory / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = screenshot(page, directory / f"{name}.png")
     assert path.stat().st_size > 10_000
     return path
 

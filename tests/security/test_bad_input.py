@@ -178,6 +178,7 @@ def test_markup_in_every_text_field_is_shown_escaped_on_every_page(site: Site) -
     uid = admin.get("/api/v1/users?q=lab@hs").json["items"][0]["id"]
     assert admin.patch(f"/api/v1/users/{uid}", {"name": f"N {SCRIPT}{IMG}"}).status_code == 200
     ids = {"c": cid, "draft": cid, "p": pid, "run": run, "pub": 1, "u": uid, "rt": "x"}
+    ids["g"] = site.group_id
     pages = sorted({t.format(**ids) for m, t, _, _ in MATRIX if m == "get"})
     pages += ["/group/matches?lang=en", f"/challenges/similar?q=T+{SCRIPT}"]
     shown = 0
