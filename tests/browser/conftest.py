@@ -216,3 +216,35 @@ def shot(page: Any, name: str) -> Path:
 
 def no_horizontal_scroll(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def proposal_at(site: Site, nth: int, status: Any, score: float) -> tuple[int, int, str]:
+    """Put the test group's proposal for the ``nth`` challenge of the test company at ``status``
+    (made with ``score`` if there is none); its id, the challenge's id and title."""
+    from matchmaker.challenges.models import Challenge
+    from matchmaker.matching.models import Proposal
+    from matchmaker.organisations.models import Organisation
+    from tests import factories
+
+    with session_scope(site.app) as s:
+        company = s.scalar(select(Organisation).where(Organisation.name == site.company_name))
+        assert company is not None
+        challenge = s.scalars(
+            select(Challenge).where(Challenge.organisation_id == company.id).order_by(Challenge.id)
+        ).all()[nth]
+        proposal = s.scalar(
+            select(Proposal).where(
+                Proposal.challenge_id == challenge.id, Proposal.group_id == site.group_id
+            )
+        )
+        if proposal is None:
+            proposal = factories.build_proposal(
+                challenge_id=challenge.id,
+                group_id=site.group_id,
+                score=score,
+                components={"semantic": 0.7, "interest": 0.5},
+            )
+            s.add(proposal)
+        proposal.status = status
+        s.flush()
+        return proposal.id, challenge.id, challenge.title

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from matchmaker.db import session_scope
 from tests import factories
-from tests.browser.conftest import PASSWORD, Site, no_horizontal_scroll, shot
+from tests.browser.conftest import PASSWORD, Site, no_horizontal_scroll, proposal_at, shot
 
 pytestmark = pytest.mark.browser
 
@@ -133,32 +133,9 @@ def matched(chromium: Any, site: Site) -> None:
 
 def _shortlisted(site: Site, nth: int) -> tuple[int, int, str]:
     """A shortlisted proposal of the test group for the ``nth`` challenge of the test company."""
-    from matchmaker.challenges.models import Challenge
-    from matchmaker.matching.models import Proposal, ProposalStatus
-    from matchmaker.organisations.models import Organisation
+    from matchmaker.matching.models import ProposalStatus
 
-    with session_scope(site.app) as s:
-        company = s.scalar(select(Organisation).where(Organisation.name == site.company_name))
-        assert company is not None
-        challenge = s.scalars(
-            select(Challenge).where(Challenge.organisation_id == company.id).order_by(Challenge.id)
-        ).all()[nth]
-        proposal = s.scalar(
-            select(Proposal).where(
-                Proposal.challenge_id == challenge.id, Proposal.group_id == site.group_id
-            )
-        )
-        if proposal is None:
-            proposal = factories.build_proposal(
-                challenge_id=challenge.id,
-                group_id=site.group_id,
-                score=0.7,
-                components={"semantic": 0.7, "interest": 0.5},
-            )
-            s.add(proposal)
-        proposal.status = ProposalStatus.SHORTLISTED
-        s.flush()
-        return proposal.id, challenge.id, challenge.title
+    return proposal_at(site, nth, ProposalStatus.SHORTLISTED, 0.7)
 
 
 def _read_mail(path: Path) -> Any:

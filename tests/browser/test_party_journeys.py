@@ -14,38 +14,16 @@ from sqlalchemy import select
 
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import session_scope
-from matchmaker.matching.models import Proposal, ProposalStatus
-from matchmaker.organisations.models import Organisation
-from tests import factories
-from tests.browser.conftest import sign_in
+from matchmaker.matching.models import ProposalStatus
+from tests.browser.conftest import proposal_at, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def _introduce(site: Any, nth: int) -> tuple[int, str]:
     """Put the test group and the ``nth`` challenge of the test company at "introduced"."""
-    with session_scope(site.app) as s:
-        company = s.scalar(select(Organisation).where(Organisation.name == site.company_name))
-        assert company is not None
-        challenge = s.scalars(
-            select(Challenge).where(Challenge.organisation_id == company.id).order_by(Challenge.id)
-        ).all()[nth]
-        proposal = s.scalar(
-            select(Proposal).where(
-                Proposal.challenge_id == challenge.id, Proposal.group_id == site.group_id
-            )
-        )
-        if proposal is None:
-            proposal = factories.build_proposal(
-                challenge_id=challenge.id,
-                group_id=site.group_id,
-                score=0.72,
-                components={"semantic": 0.7, "interest": 0.5},
-            )
-            s.add(proposal)
-        proposal.status = ProposalStatus.INTRODUCED
-        s.flush()
-        return challenge.id, challenge.title
+    _pid, cid, title = proposal_at(site, nth, ProposalStatus.INTRODUCED, 0.72)
+    return cid, title
 
 
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
