@@ -169,14 +169,20 @@ def evaluate_command(data: Path | None, backends: list[str | None], out: Path | 
     """Print nDCG@5, nDCG@10, MRR and Recall@10 on the labelled set for each configuration
     (and, for several encoder backends, each backend's table and the quality gate)."""
     from matchmaker.config import PROJECT_ROOT
-    from matchmaker.ranking.evaluate import Evaluation, gate_table, report
-    from matchmaker.ranking.seed import load_seed
+    from matchmaker.ranking.evaluate import Evaluation, gate_table, report, translation_report
+    from matchmaker.ranking.seed import load_seed, load_translated
+    from matchmaker.ranking.store import MemoryVectorStore
 
     folder = data or PROJECT_ROOT / "seed_data"
     if not (folder / "judgements.jsonl").exists():
         click.echo(f"Error: {folder / 'judgements.jsonl'} not found", err=True)
         sys.exit(2)
     seed = load_seed(folder)
+    try:
+        translated = load_translated(folder, seed)
+    except ValueError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     if backends != [None] and "torch" not in backends:
         backends = ["torch", *backends]  # the reference of the quality gate
     evaluations: dict[str, Evaluation] = {}
@@ -187,12 +193,15 @@ def evaluate_command(data: Path | None, backends: list[str | None], out: Path | 
         except ImportError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
-        evaluation = Evaluation.prepare(
-            seed, embedder, show_progress=sys.stderr.isatty(), dictionary=_dictionary()
-        )
+        store = MemoryVectorStore()  # the groups are embedded once for both sets
+        progress = sys.stderr.isatty()
+        evaluation = Evaluation.prepare(seed, embedder, store, progress, _dictionary())
         evaluations[backend or embedder.model_id] = evaluation
         heading = "" if len(backends) == 1 else f"## Encoder backend `{backend}`\n\n"
         parts.append(heading + f"Model: `{embedder.model_id}`. " + report(evaluation))
+        if translated is not None:
+            other = Evaluation.prepare(translated[0], embedder, store, progress, _dictionary())
+            parts.append("\n" + translation_report(evaluation, other, translated[1]) + "\n")
     if len(backends) > 1:
         parts.append(
             "## Quality gate (default backend: |Δ nDCG@10| ≤ "

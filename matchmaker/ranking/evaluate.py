@@ -334,6 +334,51 @@ def language_report(evaluation: Evaluation, base: ScoringConfig = DEFAULT_CONFIG
     return "\n".join(out + pair_lines + level_lines)
 
 
+def translation_report(
+    evaluation: Evaluation,
+    translated: Evaluation,
+    keys: set[str],
+    base: ScoringConfig = DEFAULT_CONFIG,
+) -> str:
+    """The challenges of ``keys`` ranked as written and read in their translation
+    (``translated``: the same set with those challenges' texts translated, embedded and fitted
+    as the default is), beside the other challenges: how much of a gap between languages is the
+    language, and how much the challenges themselves."""
+
+    def rows_of(ev: Evaluation, wanted: Sequence[str]) -> dict[str, float]:
+        scores, _ = ev.index.score_matrix(ev.queries, ev.query_vectors, config=base)
+        ids = [q.id for q in ev.queries]
+        picked = [i for i, qid in enumerate(ids) if qid in wanted]
+        return metrics_for_scores(
+            scores[picked], [ids[i] for i in picked], ev.index.candidate_ids, ev.data.judgements
+        )
+
+    def languages(ev: Evaluation, wanted: Sequence[str]) -> str:
+        return "/".join(sorted({q.language or "en" for q in ev.queries if q.id in wanted}))
+
+    chosen = sorted(q.id for q in evaluation.queries if q.id in keys)
+    others = sorted(q.id for q in evaluation.queries if q.id not in keys)
+    n = len(chosen)
+    rows = {
+        f"{n} challenges as written ({languages(evaluation, chosen)})": rows_of(evaluation, chosen),
+        f"the same {n} in translation ({languages(translated, chosen)})": rows_of(
+            translated, chosen
+        ),
+    }
+    if others:
+        rows[f"the other {len(others)} ({languages(evaluation, others)})"] = rows_of(
+            evaluation, others
+        )
+    return "\n".join(
+        [
+            "The translated challenges as written and in translation (full formula; the same "
+            "judgements, groups and method):",
+            "",
+            markdown_table(rows, "Challenges"),
+        ]
+    )
+
+
 def gate_table(
     evaluations: Mapping[str, Evaluation], reference: str, max_ndcg_drop: float, min_cosine: float
 ) -> str:

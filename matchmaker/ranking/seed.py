@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,32 @@ def load_seed(directory: Path) -> SeedData:
         for r in read_jsonl(path):
             judgements.setdefault(str(r["challenge"]), {})[str(r["group"])] = int(r["relevance"])
     return SeedData(challenges, groups, judgements)
+
+
+#: Translations of challenges into another language, for measuring what the language costs
+#: (``matchmaker evaluate``); the service never reads them.
+TRANSLATIONS_FILE = "translations.jsonl"
+
+
+def load_translated(directory: Path, data: SeedData) -> tuple[SeedData, set[str]] | None:
+    """``data`` with each challenge of ``translations.jsonl`` (``key``, ``title``, ``summary``,
+    ``language``) read in its translation instead, and the keys translated; None when the
+    folder has no such file. A key no challenge has, or a record without a title, summary or
+    language, is an error naming the line."""
+    path = directory / TRANSLATIONS_FILE
+    if not path.exists():
+        return None
+    known = {c.id: c for c in data.challenges}
+    translated: dict[str, Profile] = {}
+    for number, record in enumerate(read_jsonl(path), start=1):
+        key = str(record.get("key", ""))
+        if key not in known:
+            raise ValueError(f"{path.name} line {number}: no challenge {key!r}")
+        for name in ("title", "summary", "language"):
+            if not isinstance(record.get(name), str) or not record[name].strip():
+                raise ValueError(f"{path.name} line {number}: field {name!r} must be a text")
+        translated[key] = replace(
+            known[key], title=record["title"], text=record["summary"], language=record["language"]
+        )
+    challenges = [translated.get(c.id, c) for c in data.challenges]
+    return SeedData(challenges, data.groups, data.judgements), set(translated)

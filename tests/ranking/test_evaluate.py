@@ -14,7 +14,7 @@ from matchmaker.ranking.evaluate import (
     recall_at_k,
     reciprocal_rank,
 )
-from matchmaker.ranking.seed import load_seed
+from matchmaker.ranking.seed import load_seed, load_translated
 
 from .conftest import DATA
 
@@ -103,3 +103,62 @@ def test_evaluate_rejects_an_unknown_backend() -> None:
     result = CliRunner().invoke(cli.evaluate_command, ["--data", str(SEED), "--backend", "cuda"])
     assert result.exit_code == 2
     assert "--backend" in result.output and "unknown encoder backend 'cuda'" in result.output
+
+
+def _seed_with_translations(tmp_path: Path, lines: list[str]) -> Path:
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    for name in ("challenges.jsonl", "groups.jsonl", "judgements.jsonl"):
+        (folder / name).write_text((SEED / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "translations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_evaluate_ranks_translated_challenges_as_written_and_in_translation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", lambda backend=None: embedder)
+    english = (
+        '{"key": "ch-storage", "language": "en", "title": "Battery storage for load peaks", '
+        '"summary": "We are looking for a partner who designs and operates a stationary battery '
+        'storage system to cap our grid load peaks."}'
+    )
+    folder = _seed_with_translations(tmp_path, [english])
+    result = CliRunner().invoke(cli.evaluate_command, ["--data", str(folder)])
+    assert result.exit_code == 0, result.output
+    table = result.stdout
+    section = table[table.index("The translated challenges as written") :].splitlines()
+    rows = {line.split("|")[1].strip(): line for line in section if line.startswith("| ")}
+    assert set(rows) == {
+        "Challenges",
+        "1 challenges as written (de)",
+        "the same 1 in translation (en)",
+        "the other 2 (en)",
+    }
+    # The loaded translation really replaced the German text (and only for that challenge).
+    data = load_seed(folder)
+    loaded = load_translated(folder, data)
+    assert loaded is not None
+    translated, keys = loaded
+    storage = next(c for c in translated.challenges if c.id == "ch-storage")
+    assert (keys, storage.language, storage.title) == (
+        {"ch-storage"},
+        "en",
+        "Battery storage for load peaks",
+    )
+    assert [c.text for c in translated.challenges if c.id != "ch-storage"] == [
+        c.text for c in data.challenges if c.id != "ch-storage"
+    ]
+
+
+def test_evaluate_rejects_a_translation_of_no_challenge(tmp_path: Path) -> None:
+    folder = _seed_with_translations(
+        tmp_path,
+        [
+            '{"key": "ch-steam", "language": "de", "title": "Dampf", "summary": "Text."}',
+            '{"key": "nope", "language": "en", "title": "T", "summary": "S"}',
+        ],
+    )
+    result = CliRunner().invoke(cli.evaluate_command, ["--data", str(folder)])
+    assert result.exit_code == 2
+    assert "translations.jsonl line 2: no challenge 'nope'" in result.output
