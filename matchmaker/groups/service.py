@@ -11,8 +11,7 @@ from matchmaker import languages
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
-from matchmaker.crud import apply_patch, filtered_page
-from matchmaker.db import utcnow
+from matchmaker.crud import apply_patch, archive, filtered_page
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
     GroupIn,
@@ -158,9 +157,7 @@ def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
     """Archive a group: it leaves lists and matching."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office archive its profile.")
-    if group.archived_at is None:
-        group.archived_at = utcnow()
-        record(session, user.id, "group", group.id, "archive")
+    if archive(session, user.id, "group", group):
         index_state.bump(session)
 
 
