@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +38,18 @@ class ResearchGroup(ProfileColumns, Base):
     publications: Mapped[list[Publication]] = relationship(
         back_populates="group", cascade="all, delete-orphan", order_by="Publication.id"
     )
+
+    def offer(self) -> dict[str, Any]:
+        """What the group says it can do, as plain values: what its profile shows and what the
+        ranker reads (its capabilities and methods, keywords, fields and TRL range)."""
+        return {
+            "capabilities": self.capabilities,
+            "methods": self.methods,
+            "keywords": list(self.keywords),
+            "fields": list(self.fields),
+            "trl_min": self.trl_min,
+            "trl_max": self.trl_max,
+        }
 
 
 class Publication(Base):
