@@ -1,4 +1,5 @@
-"""Small helpers every domain service shares: pagination, text search, applying patches."""
+"""Small helpers every domain service shares: pagination, text search, applying patches,
+archiving."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from matchmaker.api.problems import field_error
+from matchmaker.audit.service import record
+from matchmaker.db import utcnow
 from matchmaker.schemas import PageQuery
 
 
@@ -81,6 +84,16 @@ def apply_patch(
             setattr(obj, name, value)
             changes[name] = [_plain(old), _plain(value)]
     return changes
+
+
+def archive(session: Session, user_id: int | None, entity: str, row: Any) -> bool:
+    """Archive (soft-delete) ``row``: it leaves the lists, its history stays; the audit log
+    records it. False when it was archived already (nothing changes)."""
+    if row.archived_at is not None:
+        return False
+    row.archived_at = utcnow()
+    record(session, user_id, entity, row.id, "archive")
+    return True
 
 
 def _plain(value: Any) -> Any:

@@ -279,7 +279,7 @@ def erase_organisation(
         )
     )
 
-    for user in session.scalars(select(User).where(User.id.in_(user_ids or [-1]))):
+    for user in _rows(session, User, user_ids):
         forget_sign_in_failures(session, user.email)
         user.email = f"erased-user-{user.id}@erased.invalid"
         user.name = ""
@@ -290,24 +290,12 @@ def erase_organisation(
     # Stored responses of their requests hold the texts they sent.
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id.in_(user_ids or [-1])))
 
-    for challenge in session.scalars(
-        select(Challenge).where(Challenge.id.in_(challenge_ids or [-1]))
-    ):
-        challenge.title = f"Erased challenge {challenge.id}"
-        challenge.summary = ""
-        challenge.confidential = ""
-        challenge.archived_at = challenge.archived_at or now
+    for challenge in _rows(session, Challenge, challenge_ids):
+        _erase(challenge, now, ("title", "Erased challenge"), "summary", "confidential")
     session.execute(delete(Publication).where(Publication.id.in_(publication_ids or [-1])))
-    for group in session.scalars(
-        select(ResearchGroup).where(ResearchGroup.id.in_(group_ids or [-1]))
-    ):
-        group.name = f"Erased group {group.id}"
-        group.head = ""
-        group.capabilities = ""
-        group.methods = ""
+    for group in _rows(session, ResearchGroup, group_ids):
+        _erase(group, now, ("name", "Erased group"), "head", "capabilities", "methods", "contact")
         group.keywords = []
-        group.contact = ""
-        group.archived_at = group.archived_at or now
     session.execute(
         update(Proposal)
         .where(Proposal.id.in_(proposal_ids or [-1]))
@@ -338,10 +326,7 @@ def erase_organisation(
             )
             audit_rows += result.rowcount or 0  # type: ignore[attr-defined]
 
-    org.name = f"Erased organisation {org.id}"
-    org.city = ""
-    org.website = ""
-    org.archived_at = org.archived_at or now
+    _erase(org, now, ("name", "Erased organisation"), "city", "website")
     counts = {
         "users": len(user_ids),
         "challenges": len(challenge_ids),
@@ -355,6 +340,21 @@ def erase_organisation(
     index_state.bump(session)
     record(session, actor_id, "organisation", org.id, "erase", counts)
     return counts
+
+
+def _rows(session: Session, model: Any, ids: list[int]) -> Iterable[Any]:
+    """The rows of ``model`` with these ids."""
+    return session.scalars(select(model).where(model.id.in_(ids or [-1])))
+
+
+def _erase(row: Any, now: dt.datetime, name: tuple[str, str], *emptied: str) -> None:
+    """Name ``row`` after its id (``name``: the column and the words before the id), empty its
+    ``emptied`` text columns and archive it (unless it is archived already)."""
+    column, words = name
+    setattr(row, column, f"{words} {row.id}")
+    for text_column in emptied:
+        setattr(row, text_column, "")
+    row.archived_at = row.archived_at or now
 
 
 def _erase_in_optional_tables(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.db import Base, created_at, intpk, updated_at, value_enum
+from matchmaker.db import Base, intpk, value_enum
+from matchmaker.matching.profile_columns import ProfileColumns, trl_range
 from matchmaker.organisations.models import Organisation
 
 
@@ -26,15 +27,11 @@ class BudgetBand(enum.StrEnum):
     GT_1M = "gt_1m"
 
 
-class Challenge(Base):
+class Challenge(ProfileColumns, Base):
     """A company's technology challenge: public summary, confidential details, targets."""
 
     __tablename__ = "challenges"
-    __table_args__ = (
-        CheckConstraint("trl_now BETWEEN 1 AND 9", name="trl_now"),
-        CheckConstraint("trl_target BETWEEN 1 AND 9", name="trl_target"),
-        CheckConstraint("trl_target >= trl_now", name="trl_order"),
-    )
+    __table_args__ = trl_range("trl_now", "trl_target")
 
     id: Mapped[intpk]
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -52,15 +49,6 @@ class Challenge(Base):
         default=ChallengeStatus.DRAFT,
         index=True,
     )
-    #: ``de``, ``en`` or ``other`` (:data:`matchmaker.languages.LANGUAGES`) of title and summary.
-    language: Mapped[str] = mapped_column(String(5), default="en")
-    #: True when the owner chose the language; false when it was detected (and is re-detected
-    #: when the text changes).
-    language_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
-    seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    archived_at: Mapped[dt.datetime | None]
-    created_at: Mapped[created_at]
-    updated_at: Mapped[updated_at]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), sort_order=1)
 
     organisation: Mapped[Organisation] = relationship()

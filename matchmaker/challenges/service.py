@@ -19,8 +19,7 @@ from matchmaker.challenges.schemas import (
     ChallengeQuery,
     deadline_passed,
 )
-from matchmaker.crud import apply_patch, filtered_page
-from matchmaker.db import utcnow
+from matchmaker.crud import apply_patch, archive, filtered_page
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
 from matchmaker.organisations.models import OrganisationKind
@@ -202,7 +201,5 @@ def archive_challenge(session: Session, user: User, challenge: Challenge) -> Non
     """Archive (soft-delete) a challenge: it leaves lists and matching, its history stays."""
     if not may_edit(user, challenge):
         raise forbidden("Only the company that posted this challenge and the office archive it.")
-    if challenge.archived_at is None:
-        challenge.archived_at = utcnow()
-        record(session, user.id, "challenge", challenge.id, "archive")
+    if archive(session, user.id, "challenge", challenge):
         index_state.bump(session)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.db import Base, created_at, intpk, updated_at
+from matchmaker.db import Base, created_at, intpk
+from matchmaker.matching.profile_columns import ProfileColumns, trl_range
 from matchmaker.organisations.models import Organisation
 
 
-class ResearchGroup(Base):
+class ResearchGroup(ProfileColumns, Base):
     """A university or institute group that registers what it can do."""
 
     __tablename__ = "research_groups"
     __table_args__ = (
-        CheckConstraint("trl_min BETWEEN 1 AND 9", name="trl_min"),
-        CheckConstraint("trl_max BETWEEN 1 AND 9", name="trl_max"),
-        CheckConstraint("trl_max >= trl_min", name="trl_order"),
+        *trl_range("trl_min", "trl_max"),
         CheckConstraint("capacity >= 0", name="capacity"),
     )
 
@@ -34,18 +33,23 @@ class ResearchGroup(Base):
     trl_max: Mapped[int]
     capacity: Mapped[int] = mapped_column(default=1)
     contact: Mapped[str] = mapped_column(String(254), default="")
-    #: ``de``, ``en`` or ``other`` of name and capabilities; see ``Challenge.language``.
-    language: Mapped[str] = mapped_column(String(5), default="en")
-    language_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
-    seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    archived_at: Mapped[dt.datetime | None]
-    created_at: Mapped[created_at]
-    updated_at: Mapped[updated_at]
 
     institution: Mapped[Organisation] = relationship()
     publications: Mapped[list[Publication]] = relationship(
         back_populates="group", cascade="all, delete-orphan", order_by="Publication.id"
     )
+
+    def offer(self) -> dict[str, Any]:
+        """What the group says it can do, as plain values: what its profile shows and what the
+        ranker reads (its capabilities and methods, keywords, fields and TRL range)."""
+        return {
+            "capabilities": self.capabilities,
+            "methods": self.methods,
+            "keywords": list(self.keywords),
+            "fields": list(self.fields),
+            "trl_min": self.trl_min,
+            "trl_max": self.trl_max,
+        }
 
 
 class Publication(Base):

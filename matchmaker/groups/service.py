@@ -11,8 +11,7 @@ from matchmaker import languages
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
-from matchmaker.crud import apply_patch, filtered_page
-from matchmaker.db import utcnow
+from matchmaker.crud import apply_patch, archive, filtered_page
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
     GroupIn,
@@ -64,12 +63,7 @@ def to_out(user: User, group: ResearchGroup) -> dict[str, Any]:
         "institution": group.institution.name,
         "name": group.name,
         "head": group.head,
-        "capabilities": group.capabilities,
-        "methods": group.methods,
-        "keywords": list(group.keywords),
-        "fields": list(group.fields),
-        "trl_min": group.trl_min,
-        "trl_max": group.trl_max,
+        **group.offer(),
         "capacity": group.capacity,
         "contact": group.contact if may_edit(user, group) else None,
         "language": group.language,
@@ -158,9 +152,7 @@ def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
     """Archive a group: it leaves lists and matching."""
     if not may_edit(user, group):
         raise forbidden("Only the group itself and the office archive its profile.")
-    if group.archived_at is None:
-        group.archived_at = utcnow()
-        record(session, user.id, "group", group.id, "archive")
+    if archive(session, user.id, "group", group):
         index_state.bump(session)
 
 

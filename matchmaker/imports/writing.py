@@ -163,8 +163,27 @@ class Batch:
     def existing_ids(self) -> list[int]:
         return [k.entity_id for k in self.known.values()]
 
+    def stored(self, row: Row, existing: dict[int, Any]) -> Any:
+        """The record ``row``'s key names (None: a new one, or the one it named is gone)."""
+        ek = self.known.get(row.key)
+        return existing.get(ek.entity_id) if ek else None
+
+    def add(self, session: Session, row: Row, record: Any) -> None:
+        """Add the new record of ``row``; its external key is written after the flush."""
+        session.add(record)
+        self.new.append((row.key, record))
+
     def count_update(self, changed: bool) -> None:
         self.counts["updated" if changed else "unchanged"] += 1
+
+
+def _set_owner(entity: Any, relation: str, owner: Organisation) -> bool:
+    """Move ``entity`` to ``owner`` (its ``relation``: institution or organisation) if it
+    belongs to another; whether it moved."""
+    if getattr(entity, f"{relation}_id") == owner.id:
+        return False
+    setattr(entity, relation, owner)
+    return True
 
 
 def write_groups(session: Session, rows: Sequence[Row], batch: Batch, user_id: int | None) -> None:
@@ -181,21 +200,17 @@ def write_groups(session: Session, rows: Sequence[Row], batch: Batch, user_id: i
             d.model_dump(exclude={"institution_id", "publications"}), "head", "methods", "contact"
         )
         pubs = [_publication_values(p) for p in d.publications]
-        ek = batch.known.get(row.key)
-        group = existing.get(ek.entity_id) if ek else None
+        group = batch.stored(row, existing)
         if group is None:
             values["language"], values["language_confirmed"] = languages.for_new(
                 d.language, d.name, d.capabilities
             )
             group = ResearchGroup(institution=orgs[row.owner], **values)
             group.publications = [_new_publication(p) for p in pubs]
-            session.add(group)
-            batch.new.append((row.key, group))
+            batch.add(session, row, group)
             continue
         changed = _set_with_language(group, values, ("name", "capabilities"), d.language)
-        if group.institution_id != orgs[row.owner].id:
-            group.institution = orgs[row.owner]
-            changed = True
+        changed |= _set_owner(group, "institution", orgs[row.owner])
         if not _same_publications(group.publications, pubs):
             group.publications = [_new_publication(p) for p in pubs]
             changed = True
@@ -213,20 +228,16 @@ def write_challenges(
     for row in rows:
         d = row.data
         values = _blank(d.model_dump(exclude={"organisation_id"}), "confidential")
-        ek = batch.known.get(row.key)
-        challenge = existing.get(ek.entity_id) if ek else None
+        challenge = batch.stored(row, existing)
         if challenge is None:
             values["language"], values["language_confirmed"] = languages.for_new(
                 d.language, d.title, d.summary
             )
             challenge = Challenge(organisation=orgs[row.owner], created_by_id=user_id, **values)
-            session.add(challenge)
-            batch.new.append((row.key, challenge))
+            batch.add(session, row, challenge)
             continue
         changed = _set_with_language(challenge, values, ("title", "summary"), d.language)
-        if challenge.organisation_id != orgs[row.owner].id:
-            challenge.organisation = orgs[row.owner]
-            changed = True
+        changed |= _set_owner(challenge, "organisation", orgs[row.owner])
         batch.count_update(changed)
 
 
@@ -245,12 +256,9 @@ def write_publications(
             )
             continue
         values = {"group_id": gk.entity_id, **_publication_values(row.data)}
-        ek = batch.known.get(row.key)
-        pub = existing.get(ek.entity_id) if ek else None
+        pub = batch.stored(row, existing)
         if pub is None:
-            pub = _new_publication(values)
-            session.add(pub)
-            batch.new.append((row.key, pub))
+            batch.add(session, row, _new_publication(values))
             continue
         changed = _set_with_language(pub, values, ("title", "abstract"), row.data.language)
         batch.count_update(changed)

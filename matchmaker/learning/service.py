@@ -88,15 +88,32 @@ def interest_out(pair: PairInterest | None, *, reasons: bool = True) -> dict[str
     return out
 
 
-def _state(
+#: What each side may state about a pair; "none" withdraws what it said.
+STATABLE: dict[InterestSide, tuple[str, ...]] = {
+    InterestSide.GROUP: (*learn.GROUP_VALUES, "none"),
+    InterestSide.COMPANY: (*learn.COMPANY_VALUES, "none"),
+}
+
+
+def state_interest(
     session: Session,
     user: User,
     challenge: Challenge,
     group: ResearchGroup,
-    side: InterestSide,
     value: str,
-    reason: str,
+    reason: str = "",
+    *,
+    side: InterestSide,
 ) -> dict[str, Any]:
+    """One side states what it thinks of a (challenge, group) pair, or withdraws it ("none"): a
+    group marks a challenge "interested" or "not_for_us" (which needs a reason), a company marks
+    a group it would like to meet for its challenge ("interested")."""
+    allowed = STATABLE[side]
+    if value not in allowed:
+        raise field_error("value", f"one of {', '.join(allowed)}")
+    reason = reason.strip()
+    if value == "not_for_us" and not reason:
+        raise field_error("reason", "say why the challenge is not for your group")
     existing = session.scalar(
         select(StatedInterest).where(
             StatedInterest.challenge_id == challenge.id,
@@ -148,36 +165,10 @@ def _state(
     }
 
 
-def state_group_interest(
-    session: Session,
-    user: User,
-    challenge: Challenge,
-    group: ResearchGroup,
-    value: str,
-    reason: str = "",
-) -> dict[str, Any]:
-    """A group marks a challenge "interested" or "not_for_us" (which needs a reason), or
-    withdraws what it said ("none")."""
-    if value not in (*learn.GROUP_VALUES, "none"):
-        raise field_error("value", f"one of {', '.join((*learn.GROUP_VALUES, 'none'))}")
-    if value == "not_for_us" and not reason.strip():
-        raise field_error("reason", "say why the challenge is not for your group")
-    return _state(session, user, challenge, group, InterestSide.GROUP, value, reason.strip())
-
-
-def state_company_interest(
-    session: Session,
-    user: User,
-    challenge: Challenge,
-    group: ResearchGroup,
-    value: str,
-    reason: str = "",
-) -> dict[str, Any]:
-    """A company marks a group it would like to meet for its challenge ("interested"), or
-    withdraws that ("none")."""
-    if value not in (*learn.COMPANY_VALUES, "none"):
-        raise field_error("value", f"one of {', '.join((*learn.COMPANY_VALUES, 'none'))}")
-    return _state(session, user, challenge, group, InterestSide.COMPANY, value, reason.strip())
+#: A group states its interest in a challenge (:func:`state_interest`).
+state_group_interest = functools.partial(state_interest, side=InterestSide.GROUP)
+#: A company states its interest in a group for one of its challenges (:func:`state_interest`).
+state_company_interest = functools.partial(state_interest, side=InterestSide.COMPANY)
 
 
 # --- the scorer setting -----------------------------------------------------------------------

@@ -55,22 +55,12 @@ class TimedIndex(CandidateIndex):
         return [int(c) for c in self.candidate_ids]
 
     def rank(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
+        with observability.RANKING_LATENCY.labels(self.kind, "rank").time():
             return super().rank(*args, **kwargs)
-        finally:
-            observability.RANKING_LATENCY.labels(self.kind, "rank").observe(
-                time.perf_counter() - started
-            )
 
     def score_matrix(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
+        with observability.RANKING_LATENCY.labels(self.kind, "score_matrix").time():
             return super().score_matrix(*args, **kwargs)
-        finally:
-            observability.RANKING_LATENCY.labels(self.kind, "score_matrix").observe(
-                time.perf_counter() - started
-            )
 
 
 class GroupIndex(TimedIndex):

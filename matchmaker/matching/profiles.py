@@ -41,12 +41,7 @@ def group_as_profile(group: ResearchGroup, active: int = 0) -> Profile:
         {
             "key": str(group.id),
             "name": group.name,
-            "capabilities": group.capabilities,
-            "methods": group.methods,
-            "keywords": list(group.keywords),
-            "fields": list(group.fields),
-            "trl_min": group.trl_min,
-            "trl_max": group.trl_max,
+            **group.offer(),
             "capacity": max(0, group.capacity - active),
             "institution": str(group.institution_id),
             "language": group.language,

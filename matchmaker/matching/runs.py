@@ -170,19 +170,14 @@ def _assign_and_store(
             excluded[challenge_rows[cid], group_cols[gid]] = True
     office_excluded = excluded.copy()
     excluded |= in_pipeline
-    capacity = [c.capacity if c.capacity is not None else 1 for c in index.candidates]
-    chosen = (
-        assign_portfolio(
-            scores,
-            k=run.k,
-            capacity=capacity,
-            institution=index.institutions,
-            max_per_institution=run.max_per_institution,
-            excluded=excluded,
-        )
-        if n_c and n_g
-        else []
-    )
+    # The portfolio's limits: what it is chosen under, and what its shortfalls are told by.
+    limits: dict[str, Any] = {
+        "k": run.k,
+        "capacity": [c.capacity if c.capacity is not None else 1 for c in index.candidates],
+        "institution": index.institutions,
+        "max_per_institution": run.max_per_institution,
+    }
+    chosen = assign_portfolio(scores, excluded=excluded, **limits) if n_c and n_g else []
     free = top_k_unconstrained(scores, run.k, excluded=excluded) if n_c and n_g else []
     stated = learning.stated_interest(session, challenge_ids=list(challenge_rows))
     pairs = learn.pair_feature_arrays(challenges, index.candidates) if n_c and n_g else {}
@@ -245,16 +240,7 @@ def _assign_and_store(
     )
     session.add_all(new_proposals)
     short: list[dict[str, Any]] = (
-        shortfalls(
-            scores,
-            chosen,
-            k=run.k,
-            capacity=capacity,
-            institution=index.institutions,
-            max_per_institution=run.max_per_institution,
-            in_pipeline=in_pipeline,
-            excluded=office_excluded,
-        )
+        shortfalls(scores, chosen, in_pipeline=in_pipeline, excluded=office_excluded, **limits)
         if n_c and n_g
         else [
             {"row": i, "proposed": 0, "missing": run.k, "groups": 0, "reasons": {}}

@@ -59,6 +59,23 @@ def excluded_challenges(session: Session, group_id: int) -> set[str]:
     return {str(c) for c in (*ex, *declined)}
 
 
+def _live_rows(
+    session: Session, model: Any, owner: Any, *conditions: Any
+) -> Callable[[list[int]], dict[int, Any]]:
+    """A loader of ``model``'s rows by id (with their ``owner`` joined) that are still live: not
+    archived, and meeting ``conditions``."""
+
+    def load(ids: list[int]) -> dict[int, Any]:
+        stmt = (
+            select(model)
+            .options(joinedload(owner))
+            .where(model.id.in_(ids), model.archived_at.is_(None), *conditions)
+        )
+        return {row.id: row for row in session.scalars(stmt)}
+
+    return load
+
+
 def _still_matchable(
     index: Any,
     scores: np.ndarray,
@@ -102,16 +119,7 @@ def matches_for_challenge(
     scored = score_groups(session, matcher, index, [query], weights)
     stated = scored.stated
 
-    def load(ids: list[int]) -> dict[int, ResearchGroup]:
-        return {
-            g.id: g
-            for g in session.scalars(
-                select(ResearchGroup)
-                .options(joinedload(ResearchGroup.institution))
-                .where(ResearchGroup.id.in_(ids), ResearchGroup.archived_at.is_(None))
-            )
-        }
-
+    load = _live_rows(session, ResearchGroup, ResearchGroup.institution)
     order, groups = _still_matchable(
         index, scored.final[0], top, excluded_groups(session, challenge.id), load
     )
@@ -190,20 +198,9 @@ def group_matches(
     interest = interest_matrix(stated, challenge_ids, [group.id]).T  # (1, n_challenges)
     final = learn.with_interest(formula, interest)
 
-    def load(ids: list[int]) -> dict[int, Challenge]:
-        return {
-            c.id: c
-            for c in session.scalars(
-                select(Challenge)
-                .options(joinedload(Challenge.organisation))
-                .where(
-                    Challenge.id.in_(ids),
-                    Challenge.archived_at.is_(None),
-                    Challenge.status.in_(MATCHABLE_STATUSES),
-                )
-            )
-        }
-
+    load = _live_rows(
+        session, Challenge, Challenge.organisation, Challenge.status.in_(MATCHABLE_STATUSES)
+    )
     order, challenges = _still_matchable(index, final[0], offset + top, excluded, load)
     order = order[offset:]
     evidence = index.explain_many(

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
-from matchmaker.crud import apply_patch, filtered_page
-from matchmaker.db import utcnow
+from matchmaker.crud import apply_patch, archive, filtered_page
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.organisations.schemas import OrganisationIn, OrganisationPatch, OrganisationQuery
 
@@ -80,9 +79,7 @@ def update_organisation(
 
 
 def archive_organisation(session: Session, user: User, org: Organisation) -> None:
-    if org.archived_at is None:
-        org.archived_at = utcnow()
-        record(session, user.id, "organisation", org.id, "archive")
+    archive(session, user.id, "organisation", org)
 
 
 def owning_organisation(

@@ -55,8 +55,8 @@ class DecisionList(BaseModel):
     items: list[DecisionOut | StatusChangeOut]
 
 
-class ProposalOut(BaseModel):
-    """A proposal as the office sees it: with its score, the score's parts and the evidence."""
+class _ProposalPair(BaseModel):
+    """Who a proposal introduces to whom: the members every reader of a proposal sees first."""
 
     id: int
     challenge_id: int
@@ -64,6 +64,11 @@ class ProposalOut(BaseModel):
     group_id: int
     group: str
     institution: str
+
+
+class ProposalOut(_ProposalPair):
+    """A proposal as the office sees it: with its score, the score's parts and the evidence."""
+
     score: float
     components: dict[str, Any]
     evidence: dict[str, Any] | None
@@ -76,17 +81,11 @@ class ProposalOut(BaseModel):
     updated_at: dt.datetime
 
 
-class PartyProposalOut(BaseModel):
+class PartyProposalOut(_ProposalPair):
     """A proposal as the introduced company and group see it: who was introduced to whom, its
     status and the status history; the score, its parts, the evidence and the office's notes
     stay with the office."""
 
-    id: int
-    challenge_id: int
-    challenge: str
-    group_id: int
-    group: str
-    institution: str
     status: ProposalStatus
     history: list[StatusChangeOut]
     created_at: dt.datetime

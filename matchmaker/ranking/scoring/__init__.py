@@ -12,34 +12,18 @@ queries, semantic similarity), :mod:`.translation` (German–English lexical ove
 
 from __future__ import annotations
 
+# What callers use: the index and its configuration, the hubness constants and the TRL
+# component (the other components are :mod:`.components`' own).
 from matchmaker.ranking.scoring.calibration import CALIBRATION_SAMPLE
-from matchmaker.ranking.scoring.components import (
-    NEUTRAL,
-    capacity_score,
-    field_matrix,
-    fields_component,
-    strategy_component,
-    strategy_vector,
-    trl_component,
-    trl_intervals,
-)
+from matchmaker.ranking.scoring.components import trl_component, trl_intervals
 from matchmaker.ranking.scoring.config import (
     AGGREGATIONS,
     COMPONENTS,
     DEFAULT_CONFIG,
     ScoringConfig,
 )
-from matchmaker.ranking.scoring.hubness import _CHUNK as _CHUNK
-from matchmaker.ranking.scoring.hubness import (
-    HUBNESS_MIN_TEXTS,
-    HUBNESS_NEIGHBOURS,
-)
-from matchmaker.ranking.scoring.hubness import _even_sample as _even_sample
-from matchmaker.ranking.scoring.hubness import _Nearest as _Nearest
-from matchmaker.ranking.scoring.hubness import _penalty as _penalty
-from matchmaker.ranking.scoring.hubness import _top_mean as _top_mean
+from matchmaker.ranking.scoring.hubness import HUBNESS_MIN_TEXTS, HUBNESS_NEIGHBOURS
 from matchmaker.ranking.scoring.index import CandidateIndex
-from matchmaker.ranking.scoring.passage_index import _Queries as _Queries
 
 __all__ = [
     "AGGREGATIONS",
@@ -48,14 +32,8 @@ __all__ = [
     "DEFAULT_CONFIG",
     "HUBNESS_MIN_TEXTS",
     "HUBNESS_NEIGHBOURS",
-    "NEUTRAL",
     "CandidateIndex",
     "ScoringConfig",
-    "capacity_score",
-    "field_matrix",
-    "fields_component",
-    "strategy_component",
-    "strategy_vector",
     "trl_component",
     "trl_intervals",
 ]
