@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matchmaker import languages
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
@@ -39,6 +39,12 @@ def get_group(session: Session, group_id: int, *, include_archived: bool = True)
     if group is None or (not include_archived and group.archived_at is not None):
         raise not_found(f"Research group {group_id}")
     return group
+
+
+def with_institutions(session: Session, *where: ColumnElement[bool]) -> dict[int, ResearchGroup]:
+    """The groups that meet ``where``, by id, each with its institution loaded."""
+    query = select(ResearchGroup).options(joinedload(ResearchGroup.institution)).where(*where)
+    return {g.id: g for g in session.scalars(query)}
 
 
 def publication_out(p: Publication) -> dict[str, Any]:

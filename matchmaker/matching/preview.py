@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
+from matchmaker.groups import service as group_service
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching.blend import score_groups
 from matchmaker.matching.engine import Matcher
@@ -91,14 +92,7 @@ def strategy_changes(
     current = strategy.current(session).weights
     now = score_groups(session, matcher, index, challenges, current).final
     after = score_groups(session, matcher, index, challenges, {**current, **weights}).final
-    groups = {
-        g.id: g
-        for g in session.scalars(
-            select(ResearchGroup)
-            .options(joinedload(ResearchGroup.institution))
-            .where(ResearchGroup.archived_at.is_(None))
-        )
-    }
+    groups = group_service.with_institutions(session, ResearchGroup.archived_at.is_(None))
     gone = {cid for cid in index.candidate_ids if int(cid) not in groups}
     never = _never_proposed(session)
     proposals = {

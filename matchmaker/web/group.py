@@ -15,7 +15,7 @@ from matchmaker.api.problems import Problem
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import get_session
 from matchmaker.groups import service as groups
-from matchmaker.groups.models import ResearchGroup
+from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
     YEAR_MAX,
     YEAR_MIN,
@@ -74,6 +74,18 @@ def _require_group() -> ResearchGroup:
     if group is None:
         raise _NoProfile()
     return group
+
+
+def own_publication(publication_id: int) -> tuple[ResearchGroup, Publication]:
+    """The user's group and its publication ``publication_id`` (a 404 if it is not the group's)."""
+    group = _require_group()
+    return group, groups.get_publication(group, publication_id)
+
+
+def to_publications(message: str, anchor: str | None = None) -> Any:
+    """Back to the publications page (at ``anchor``), saying what was done."""
+    flash(message, "success")
+    return redirect(url_for("group.publications", _anchor=anchor))
 
 
 class _NoProfile(Exception):
@@ -218,17 +230,15 @@ def add_publication() -> Any:
     db = get_session()
     groups.add_publication(db, me(), group, data)
     db.commit()
-    flash(gettext("The publication was added."), "success")
-    return redirect(url_for("group.publications"))
+    return to_publications(gettext("The publication was added."))
 
 
 @bp.post("/publications/<int:publication_id>/language")
 @roles_required(Role.GROUP)
 def publication_language(publication_id: int) -> Any:
     """Set a publication's language, or ask for it to be detected again (the empty choice)."""
-    group = _require_group()
+    group, pub = own_publication(publication_id)
     db = get_session()
-    pub = groups.get_publication(group, publication_id)
     # The select is named after the publication (several are on one page).
     chosen = request.form.get(f"language-{publication_id}", request.form.get("language", ""))
     patch, errors = validate_form(PublicationPatch, blank_to_none({"language": chosen}, "language"))
@@ -236,28 +246,24 @@ def publication_language(publication_id: int) -> Any:
         return _publications_page(group, errors={"__all__": errors.get("language", "")}, status=422)
     groups.update_publication(db, me(), group, pub, patch)
     db.commit()
-    flash(
+    return to_publications(
         gettext(
             "The language of “%(title)s” is now %(language)s.",
             title=pub.title,
             language=text_language_label(pub.language),
-        ),
-        "success",
+        )
     )
-    return redirect(url_for("group.publications"))
 
 
 @bp.post("/publications/<int:publication_id>/delete")
 @roles_required(Role.GROUP)
 def delete_publication(publication_id: int) -> Any:
-    group = _require_group()
+    group, pub = own_publication(publication_id)
     db = get_session()
-    pub = groups.get_publication(group, publication_id)
     title = pub.title
     groups.delete_publication(db, me(), group, pub)
     db.commit()
-    flash(gettext("“%(title)s” was removed.", title=title), "success")
-    return redirect(url_for("group.publications"))
+    return to_publications(gettext("“%(title)s” was removed.", title=title))
 
 
 @bp.post("/publications/import")
@@ -271,20 +277,13 @@ def import_publications() -> Any:
             group, bib_error=gettext("Paste the contents of a BibTeX or RIS file."), status=422
         )
     kind, entries = bibtex.parse(text)
-    if not kind:
-        return _publications_page(
-            group,
-            bib_text=text,
-            status=422,
-            bib_error=gettext("This is neither BibTeX (@article{…}) nor RIS (TY  - …)."),
+    if not kind or not entries:
+        unread = (
+            gettext("This is neither BibTeX (@article{…}) nor RIS (TY  - …).")
+            if not kind
+            else gettext("No publications could be read from this text.")
         )
-    if not entries:
-        return _publications_page(
-            group,
-            bib_text=text,
-            status=422,
-            bib_error=gettext("No publications could be read from this text."),
-        )
+        return _publications_page(group, bib_text=text, status=422, bib_error=unread)
     if request.form.get("action") != "import":
         return render_template(
             "group/import_preview.html", group=group, kind=kind, entries=entries, bib_text=text
@@ -308,8 +307,7 @@ def import_publications() -> Any:
         message += " " + ngettext(
             "%(num)d was already in your profile.", "%(num)d were already in your profile.", skipped
         )
-    flash(message, "success")
-    return redirect(url_for("group.publications"))
+    return to_publications(message)
 
 
 @bp.get("/matches")

@@ -202,27 +202,31 @@ def decide(proposal_id: int) -> Any:
 def _unreached(item: Any, composed: set[str], reached: set[str]) -> list[str]:
     """What the office must know about a party the introduction e-mail did not reach."""
     company, group = item.challenge.organisation.name, item.group.name
-    out = []
-    if "company" not in composed:
-        out.append(
+    # Each party: what to say when it had no address, and when its e-mail was not sent.
+    said = {
+        "company": (
             gettext(
                 "The company %(name)s got no e-mail: none of its accounts has an address. "
                 "Please pass the group's contact on yourself.",
                 name=company,
-            )
-        )
-    elif "company" not in reached:
-        out.append(gettext("The e-mail to the company %(name)s could not be sent.", name=company))
-    if "group" not in composed:
-        out.append(
+            ),
+            gettext("The e-mail to the company %(name)s could not be sent.", name=company),
+        ),
+        "group": (
             gettext(
                 "The group %(name)s got no e-mail: it has no contact address and no account. "
                 "Please pass the company's contact on yourself.",
                 name=group,
-            )
-        )
-    elif "group" not in reached:
-        out.append(gettext("The e-mail to the group %(name)s could not be sent.", name=group))
+            ),
+            gettext("The e-mail to the group %(name)s could not be sent.", name=group),
+        ),
+    }
+    out = []
+    for party, (no_address, not_sent) in said.items():
+        if party not in composed:
+            out.append(no_address)
+        elif party not in reached:
+            out.append(not_sent)
     return out
 
 

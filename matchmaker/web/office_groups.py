@@ -121,14 +121,7 @@ def candidates(challenge_id: int) -> Any:
         current_app.logger.exception("candidates of challenge %s failed", challenge_id)
         unavailable = True
     ids = [int(i["group_id"]) for i in items]
-    found = {
-        g.id: g
-        for g in db.scalars(
-            select(ResearchGroup)
-            .options(joinedload(ResearchGroup.institution))
-            .where(ResearchGroup.id.in_(ids))
-        )
-    }
+    found = groups.with_institutions(db, ResearchGroup.id.in_(ids))
     proposals = {
         p.group_id: p
         for p in db.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request
 from flask_babel import gettext
 
 from matchmaker.accounts.models import Role
@@ -14,24 +14,17 @@ from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import Publication
 from matchmaker.groups.schemas import PublicationPatch
+from matchmaker.web import helpers
 from matchmaker.web.group import (
     _publications_page,
-    _require_group,
     authors_from_form,
+    own_publication,
+    to_publications,
     with_year_message,
-)
-from matchmaker.web.helpers import (
-    blank_to_none,
-    language_form_value,
-    me,
-    page_errors,
-    problem_errors,
-    roles_required,
-    validate_form,
 )
 
 bp = Blueprint("publication", __name__, url_prefix="/group/publications")
-page_errors(bp)
+helpers.page_errors(bp)
 
 #: The edit form's fields; on the page each is named ``<field>-<publication id>``, as several
 #: publications (each with its form) share the page.
@@ -52,31 +45,30 @@ def edit_values(pub: Publication) -> dict[str, str]:
         "year": "" if pub.year is None else str(pub.year),
         "doi": pub.doi,
         "authors": "\n".join(pub.authors),
-        "language": language_form_value(pub.language, pub.language_confirmed),
+        "language": helpers.language_form_value(pub.language, pub.language_confirmed),
     }
     return {form_name(k, pub.id): v for k, v in values.items()}
 
 
 @bp.post("/<int:publication_id>/edit")
-@roles_required(Role.GROUP)
+@helpers.roles_required(Role.GROUP)
 def edit(publication_id: int) -> Any:
     """Save a publication's edit form; bad input comes back beside its field, input kept.
 
     Every member is sent: an empty abstract, year or DOI clears it, an empty language asks for
     it to be detected again, no authors removes them.
     """
-    group = _require_group()
-    pub = groups.get_publication(group, publication_id)
+    group, pub = own_publication(publication_id)
     sent = {name: request.form.get(form_name(name, pub.id), "") for name in EDIT_FIELDS}
-    data = blank_to_none(sent, "abstract", "year", "doi", "language")
+    data = helpers.blank_to_none(sent, "abstract", "year", "doi", "language")
     data["authors"] = authors_from_form(sent["authors"])
-    patch, errors = validate_form(PublicationPatch, data)
+    patch, errors = helpers.validate_form(PublicationPatch, data)
     db = get_session()
     if patch is not None:
         try:
-            groups.update_publication(db, me(), group, pub, patch)
+            groups.update_publication(db, helpers.me(), group, pub, patch)
         except Problem as exc:
-            errors = problem_errors(exc)
+            errors = helpers.problem_errors(exc)
     if errors:
         db.rollback()
         errors = with_year_message(errors, sent["year"])
@@ -86,5 +78,6 @@ def edit(publication_id: int) -> Any:
             group, edit={"id": pub.id, "values": values, "errors": named}, status=422
         )
     db.commit()
-    flash(gettext("Your changes to “%(title)s” were saved.", title=pub.title), "success")
-    return redirect(url_for("group.publications", _anchor=f"publication-{pub.id}"))
+    return to_publications(
+        gettext("Your changes to “%(title)s” were saved.", title=pub.title), f"publication-{pub.id}"
+    )
