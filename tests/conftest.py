@@ -99,19 +99,18 @@ def database_url(
     kind = request.param
     own = committed(request) or "app" not in request.fixturenames
     if kind == "sqlite":
-        if own:
-            path = tmp_path / "matchmaker.sqlite3"
-        elif _shared["sqlite"] is None:
-            path = tmp_path_factory.mktemp("shared") / "matchmaker.sqlite3"
-        else:
-            return _shared["sqlite"]
-        shutil.copy(sqlite_template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_migrated")
-        if own or _shared["postgres"] is None:
-            _truncate_pg(url)
-    _shared[kind] = None if own else url
+        shared = _shared["sqlite"]
+        if own or shared is None:
+            path = (tmp_path if own else tmp_path_factory.mktemp("shared")) / "matchmaker.sqlite3"
+            shutil.copy(sqlite_template, path)
+            if own:
+                return f"sqlite:///{path}"
+            shared = _shared["sqlite"] = f"sqlite:///{path}"
+        return shared
+    url: str = request.getfixturevalue("pg_migrated")
+    if own or _shared["postgres"] is None:
+        _truncate_pg(url)
+    _shared["postgres"] = None if own else url
     return url
 
 
