@@ -2,6 +2,13 @@
 
 ``MATCHMAKER_TEST_DATABASE_URL`` (CI sets it) adds a PostgreSQL run of every database test; with
 ``MATCHMAKER_REQUIRE_POSTGRES=1`` (CI sets it too) a skipped PostgreSQL test fails the session.
+
+A test on the ``app`` fixture runs in one transaction rolled back at its end (as pypi/warehouse's
+tests do): the app's sessions are bound to one connection, and the app's own commits release
+savepoints, wherever the app calls ``commit()``. A test that needs committed data — a second
+connection, process or thread (a job or matching run has its heartbeat thread), a second app, a
+CLI run — is marked ``@pytest.mark.committed`` and gets a database of its own instead (a copy of
+the migrated SQLite file; PostgreSQL truncated), as does a test that makes its own apps.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from matchmaker import create_app
 from matchmaker.cli import run_migrations
@@ -67,15 +75,42 @@ def _truncate_pg(url: str) -> None:
     engine.dispose()
 
 
+def committed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test is marked ``committed`` (it needs a database of its own)."""
+    return request.node.get_closest_marker("committed") is not None
+
+
+# The clean database that the rolled-back tests share, per kind; None once a commit dirtied it.
+_shared: dict[str, str | None] = {"sqlite": None, "postgres": None}
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """A clean, migrated database: a SQLite file, then the real PostgreSQL."""
-    if request.param == "sqlite":
-        path = tmp_path / "matchmaker.sqlite3"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> str:
+    """A migrated database, clean at the test's start: a SQLite file, then the real PostgreSQL.
+
+    A test on the ``app`` fixture shares one, which it sees only through a transaction rolled
+    back at its end; a ``committed`` test, and one that makes apps of its own from ``settings``,
+    gets its own copy of the SQLite file (PostgreSQL truncated first)."""
+    kind = request.param
+    own = committed(request) or "app" not in request.fixturenames
+    if kind == "sqlite":
+        shared = _shared["sqlite"]
+        if own or shared is None:
+            path = (tmp_path if own else tmp_path_factory.mktemp("shared")) / "matchmaker.sqlite3"
+            shutil.copy(sqlite_template, path)
+            if own:
+                return f"sqlite:///{path}"
+            shared = _shared["sqlite"] = f"sqlite:///{path}"
+        return shared
     url: str = request.getfixturevalue("pg_migrated")
-    _truncate_pg(url)
+    if own or _shared["postgres"] is None:
+        _truncate_pg(url)
+    _shared["postgres"] = None if own else url
     return url
 
 
@@ -99,10 +134,98 @@ def embedder() -> Any:
 
 
 @pytest.fixture
-def app(settings: Settings, embedder: Any) -> Iterator[Flask]:
+def app(settings: Settings, embedder: Any, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app; unless the test is ``committed``, inside a transaction rolled back at its end."""
     app = create_app(settings, embedder=embedder, TESTING=True)
-    yield app
-    app.extensions["matchmaker.engine"].dispose()
+    try:
+        if committed(request):
+            yield app
+        else:
+            with rolled_back(app):
+                yield app
+    finally:
+        app.extensions["matchmaker.engine"].dispose()
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    """The number of rows of every table, as another connection sees them (committed rows)."""
+    quote = engine.dialect.identifier_preparer.quote
+    tables = inspect(engine).get_table_names()
+    counts = ", ".join(f"(SELECT COUNT(*) FROM {quote(t)})" for t in tables)
+    with engine.connect() as conn:
+        return dict(zip(tables, conn.execute(text(f"SELECT {counts}")).one(), strict=True))
+
+
+def _sqlite_savepoints(engine: Engine) -> None:
+    """SQLAlchemy's recipe for SAVEPOINT on pysqlite: the driver emits no BEGIN of its own
+    (it would not before a SAVEPOINT, whose RELEASE then commits); SQLAlchemy emits it."""
+    engine.dispose()  # no connection made before the hooks
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def rolled_back(app: Flask) -> Iterator[Connection]:
+    """Bind ``app``'s sessions to one connection whose transaction is rolled back on leaving;
+    a session's commit releases a savepoint instead (``join_transaction_mode``). The vector
+    store, which writes in transactions of its own, goes through that connection too."""
+    engine: Engine = app.extensions["matchmaker.engine"]
+    if engine.dialect.name == "sqlite":
+        _sqlite_savepoints(engine)
+    before = _row_counts(engine)
+    connection = engine.connect()
+    outer = connection.begin()
+    app.extensions["matchmaker.sessionmaker"].configure(
+        bind=connection, join_transaction_mode="create_savepoint"
+    )
+    app.extensions["matchmaker.matcher"].store.engine = _Through(connection)
+    try:
+        yield connection
+    finally:
+        outer.rollback()
+        connection.close()
+    if _row_counts(engine) != before:
+        _shared[engine.dialect.name] = None
+        pytest.fail("the test committed outside its transaction: mark it committed")
+
+
+class _Borrowed:
+    """The test's connection as ``engine.connect()`` gives one: leaving it keeps it open."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def execution_options(self, **_options: Any) -> _Borrowed:
+        return self  # streaming hints only; the shared connection keeps its own options
+
+    def __enter__(self) -> Connection:
+        return self.connection
+
+    def __exit__(self, *_exc: Any) -> None:
+        return None
+
+
+class _Through:
+    """An engine for code that opens its own connections (the vector store): each borrows the
+    test's connection, and each transaction of its own is a savepoint on it."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+
+    def connect(self) -> _Borrowed:
+        return _Borrowed(self.connection)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.connection.begin_nested():
+            yield self.connection
 
 
 @dataclass

@@ -173,6 +173,7 @@ def test_a_new_group_is_found_after_the_index_changes(matched_world) -> None:
     assert top["group"] == "Port Logistics Electrification"
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_portfolio_run_creates_proposals_within_constraints(matched_world) -> None:
     w = matched_world
     r = w.office.post("/api/v1/matching/runs", {"k": 2, "max_per_institution": 5, "wait": True})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -101,6 +102,7 @@ def _run_cli(args: list[str], database_url: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.committed  # the CLI's own app writes
 def test_create_user_prints_a_working_token(app, database_url) -> None:
     from tests import factories
 

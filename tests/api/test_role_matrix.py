@@ -14,6 +14,9 @@ from matchmaker.matching.models import ProposalStatus
 from tests import factories
 from tests.factories import challenge_body, group_body
 
+# Each test starts a matching run and an import (their heartbeat threads).
+pytestmark = pytest.mark.committed
+
 ROLES = ("anonymous", "company_a", "company_b", "group", "office", "admin")
 OK = "ok"  # any 2xx
 

@@ -4,6 +4,7 @@ changed, and which challenges got fewer than k groups and why; progress counts c
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from matchmaker.matching.run_summary import shortfalls
 from matchmaker.ranking.assign import assign_portfolio
@@ -57,6 +58,7 @@ def test_each_group_left_out_is_put_down_to_what_blocked_it() -> None:
     ]
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_the_run_summary_counts_challenges_and_names_the_shortfalls(matched_world) -> None:  # noqa: F811
     w = matched_world
     # All five groups are of one institution (at most one per challenge); one has no capacity.

@@ -153,6 +153,7 @@ def test_a_group_saying_not_for_us_must_say_why_and_the_challenge_sinks(learning
     assert w.company_a.put(url, {"value": "interested"}).status_code == 403
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_interest_never_overrides_the_offices_exclusion(learning_world) -> None:
     w = learning_world
     battery = w.groups["Battery Systems Lab"]
@@ -170,6 +171,7 @@ def test_interest_never_overrides_the_offices_exclusion(learning_world) -> None:
     assert proposed and battery not in proposed
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_proposals_carry_the_interest_component_and_the_stated_reasons(learning_world) -> None:
     w = learning_world
     heat = w.groups["Waste Heat Systems"]
@@ -210,6 +212,7 @@ def _trained_model(directory: Path) -> learn.Reranker:
     return model
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_the_office_switches_to_the_learned_scorer_and_sees_what_it_moved(
     learning_world, models_dir
 ) -> None:
@@ -249,6 +252,7 @@ def test_the_office_switches_to_the_learned_scorer_and_sees_what_it_moved(
     assert {p["scorer"] for p in w.office.get("/api/v1/proposals").json["items"]} == {"formula"}
 
 
+@pytest.mark.committed  # matching runs, and the CLI in a process of its own
 def test_learn_trains_on_the_decisions_and_keeps_the_formula_when_too_few(
     learning_world, database_url, tmp_path
 ) -> None:

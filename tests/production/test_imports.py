@@ -14,6 +14,9 @@ from tests import factories
 from tests.conftest import Api
 from tests.production.conftest import group_rows, jsonl
 
+# Imports run as jobs (their heartbeat thread).
+pytestmark = pytest.mark.committed
+
 
 def _count(app, model) -> int:  # type: ignore[no-untyped-def]
     with app.extensions["matchmaker.sessionmaker"]() as s:

@@ -14,6 +14,9 @@ from matchmaker.jobs import runner as job_runner
 from matchmaker.observability import readiness, register_check
 from tests.production.conftest import group_rows, jsonl
 
+# Jobs run with their heartbeat thread.
+pytestmark = pytest.mark.committed
+
 
 def _job(app: Flask, kind: jobs.JobKind, params: dict[str, Any], payload: str | None = None) -> int:
     with session_scope(app) as session:

@@ -22,6 +22,9 @@ from tests import factories
 from tests.conftest import Api
 from tests.production.conftest import group_rows, jsonl
 
+# An RQ worker process runs the jobs.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def rq_app(settings: Settings, embedder, redis_url: str):  # type: ignore[no-untyped-def]

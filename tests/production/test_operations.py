@@ -8,6 +8,8 @@ import logging
 import time
 from dataclasses import replace
 
+import pytest
+
 from matchmaker import create_app
 from matchmaker.config import Settings
 from matchmaker.imports import run_import
@@ -16,6 +18,9 @@ from tests import factories
 from tests.conftest import Api
 from tests.factories import challenge_body
 from tests.production.conftest import group_rows, jsonl
+
+# Warm-up and index builds in background threads; apps of their own.
+pytestmark = pytest.mark.committed
 
 
 def _wait_ready(client, seconds: float = 60):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 
 from matchmaker.cli import run_migrations
@@ -17,6 +18,9 @@ from matchmaker.groups.models import Publication
 from matchmaker.imports import run_import
 from matchmaker.seed import SEED_DIR, load_sample_data
 from tests.production.conftest import group_rows, jsonl
+
+# Imports run as jobs; the dump reads through a connection of its own.
+pytestmark = pytest.mark.committed
 
 
 def _authors(app) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
@@ -166,6 +168,7 @@ def _hostile_world(site: Site) -> None:
         )
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_markup_in_every_text_field_is_shown_escaped_on_every_page(site: Site) -> None:
     from tests.security.test_page_matrix import MATRIX
 

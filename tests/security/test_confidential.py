@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from matchmaker.matching.models import ProposalStatus
 from tests import factories
 from tests.factories import challenge_body
@@ -65,6 +67,7 @@ def _everything_a_group_sees(site: Site, cid: int) -> str:
     return "\n".join(_text(r) for r in parts)
 
 
+@pytest.mark.committed  # a matching run (its heartbeat thread)
 def test_a_group_reads_confidential_details_only_once_introduced(site: Site) -> None:
     cid = _post(site)
     office = site.api("office")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -15,6 +16,9 @@ from matchmaker.cli import main, run_migrations
 from matchmaker.db import session_scope
 from tests.factories import challenge_body
 from tests.security.conftest import Site
+
+# The CLI's export, import and erasure run in processes of their own.
+pytestmark = pytest.mark.committed
 
 SECRET = "Zanderwerft"
 

@@ -23,6 +23,9 @@ from schemathesis.generation import GenerationMode
 from tests.factories import challenge_body
 from tests.security.conftest import Site
 
+# Fuzzed requests start imports and matching runs (their heartbeat threads).
+pytestmark = pytest.mark.committed
+
 EXAMPLES = 10
 CHECKS = [
     not_a_server_error,

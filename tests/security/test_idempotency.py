@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from matchmaker.api.models import IdempotencyKey
 from matchmaker.db import session_scope
 from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import Site
+
+# An Idempotency-Key's claim and answer are written on a connection of their own (api/idempotency.py).
+pytestmark = pytest.mark.committed
 
 
 def _count(site: Site) -> int:

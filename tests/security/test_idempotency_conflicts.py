@@ -19,6 +19,9 @@ from matchmaker.api.problems import Problem
 from matchmaker.db import session_scope
 from tests.security.conftest import Site
 
+# An Idempotency-Key's claim and answer are written on a connection of their own, and concurrent requests.
+pytestmark = pytest.mark.committed
+
 KEY = "conflict-key-1"
 
 

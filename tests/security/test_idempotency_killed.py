@@ -29,6 +29,9 @@ from tests.factories import challenge_body
 from tests.security.conftest import Site
 from tests.security.test_idempotency_lease import _import
 
+# Killed processes and concurrent retries of Idempotency-Key requests.
+pytestmark = pytest.mark.committed
+
 ROOT = Path(__file__).resolve().parents[2]
 NAME_ITSELF = (
     "import sys, time\n"

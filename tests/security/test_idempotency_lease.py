@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from matchmaker.api.idempotency import CLAIM_LEASE_SECONDS, _take_over
@@ -21,6 +22,9 @@ from matchmaker.matching.models import MatchingRun, RunStatus
 from tests.factories import challenge_body
 from tests.production.conftest import group_rows, jsonl
 from tests.security.conftest import Site
+
+# Idempotency-Key claims (a connection of their own) of imports and matching runs.
+pytestmark = pytest.mark.committed
 
 LONG_AGO = dt.timedelta(seconds=CLAIM_LEASE_SECONDS + 5)
 

@@ -15,6 +15,9 @@ from tests import factories
 from tests.factories import challenge_body
 from tests.security.conftest import ROLES, Site
 
+# Each test starts a matching run (its heartbeat thread).
+pytestmark = pytest.mark.committed
+
 OK = "ok"  # 200, or a redirect that is not to the sign-in page
 LOGIN = "login"  # a redirect to the sign-in page
 ANY = "any"  # not a role question (readiness may be 503); never 401/403/404

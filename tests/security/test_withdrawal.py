@@ -59,6 +59,7 @@ def test_the_worker_that_made_a_change_sees_it_on_the_next_request(site: Site) -
 
 
 @pytest.mark.settings(index_check_seconds=3600)
+@pytest.mark.committed  # a second app (worker) reads the change
 def test_another_worker_with_an_old_index_does_not_show_it(site: Site, embedder: Any) -> None:
     """A second app on the same database stands for another gunicorn worker: its index was
     built before the withdrawal and it will not check the version for an hour."""

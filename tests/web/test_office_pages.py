@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.factories import challenge_body
 from tests.web.conftest import add_proposal, post_challenge
 
@@ -155,6 +157,7 @@ def test_office_pages_are_for_the_office_only(world) -> None:
     assert world.browser("office@hamburg.example").get("/office/proposals/9999").status_code == 404
 
 
+@pytest.mark.committed  # the run goes on in a thread
 def test_matching_run_from_the_page_creates_proposals(world) -> None:
     import time
 

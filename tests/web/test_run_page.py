@@ -6,9 +6,14 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from matchmaker.db import session_scope
 from matchmaker.matching.models import MatchingRun, RunStatus
 from tests.web.conftest import post_challenge
+
+# Matching runs (their heartbeat thread).
+pytestmark = pytest.mark.committed
 
 
 def _finished_run(world, office, k: int, m: int) -> str:
