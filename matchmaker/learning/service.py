@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.accounts.models import User
-from matchmaker.api.problems import Problem, field_error
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge
 from matchmaker.config import PROJECT_ROOT
+from matchmaker.errors import Conflict, Invalid
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.learning.models import (
     InterestSide,
@@ -159,9 +159,11 @@ def state_group_interest(
     """A group marks a challenge "interested" or "not_for_us" (which needs a reason), or
     withdraws what it said ("none")."""
     if value not in (*learn.GROUP_VALUES, "none"):
-        raise field_error("value", f"one of {', '.join((*learn.GROUP_VALUES, 'none'))}")
+        raise Invalid(
+            "value", "unknown_value", f"one of {', '.join((*learn.GROUP_VALUES, 'none'))}"
+        )
     if value == "not_for_us" and not reason.strip():
-        raise field_error("reason", "say why the challenge is not for your group")
+        raise Invalid("reason", "reason_required", "say why the challenge is not for your group")
     return _state(session, user, challenge, group, InterestSide.GROUP, value, reason.strip())
 
 
@@ -176,7 +178,9 @@ def state_company_interest(
     """A company marks a group it would like to meet for its challenge ("interested"), or
     withdraws that ("none")."""
     if value not in (*learn.COMPANY_VALUES, "none"):
-        raise field_error("value", f"one of {', '.join((*learn.COMPANY_VALUES, 'none'))}")
+        raise Invalid(
+            "value", "unknown_value", f"one of {', '.join((*learn.COMPANY_VALUES, 'none'))}"
+        )
     return _state(session, user, challenge, group, InterestSide.COMPANY, value, reason.strip())
 
 
@@ -248,24 +252,22 @@ def active_reranker(session: Session, settings: Any = None) -> learn.Reranker | 
 def set_scorer(session: Session, user: User, scorer: str, settings: Any = None) -> dict[str, Any]:
     """Switch scorers. Choosing ``learned`` needs a saved model that beats the formula."""
     if scorer not in SCORERS:
-        raise field_error("scorer", f"one of {', '.join(SCORERS)}")
+        raise Invalid("scorer", "unknown_scorer", f"one of {', '.join(SCORERS)}")
     if scorer == "learned":
         meta = learn.read_metadata(models_dir(settings))
         if meta is None:
-            raise Problem(
-                409,
-                "Conflict",
-                "scorer: no learned model has been trained yet (run `matchmaker learn`)",
-                errors=[{"field": "scorer", "message": "no learned model yet"}],
-                code="scorer",
+            raise Conflict(
+                "no_learned_model",
+                "no learned model yet",
+                field="scorer",
+                detail="scorer: no learned model has been trained yet (run `matchmaker learn`)",
             )
         if not meta.get("beats_formula"):
-            raise Problem(
-                409,
-                "Conflict",
-                f"scorer: the learned model {meta.get('verdict', 'is not eligible')}",
-                errors=[{"field": "scorer", "message": str(meta.get("verdict", ""))}],
-                code="scorer",
+            raise Conflict(
+                "learned_model_not_eligible",
+                str(meta.get("verdict", "")),
+                field="scorer",
+                detail=f"scorer: the learned model {meta.get('verdict', 'is not eligible')}",
             )
     row = session.get(LearningSetting, "scorer")
     previous = scorer_setting(session)

@@ -9,8 +9,8 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 
 from matchmaker.accounts.models import Role
-from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import Publication
 from matchmaker.groups.schemas import PublicationPatch
@@ -22,10 +22,10 @@ from matchmaker.web.group import (
 )
 from matchmaker.web.helpers import (
     blank_to_none,
+    form_errors,
     language_form_value,
     me,
     page_errors,
-    problem_errors,
     roles_required,
     validate_form,
 )
@@ -75,8 +75,8 @@ def edit(publication_id: int) -> Any:
     if patch is not None:
         try:
             groups.update_publication(db, me(), group, pub, patch)
-        except Problem as exc:
-            errors = problem_errors(exc)
+        except DomainError as exc:
+            errors = form_errors(exc)
     if errors:
         db.rollback()
         errors = with_year_message(errors, sent["year"])
