@@ -1,4 +1,6 @@
-"""RFC 9457 problem documents for every rejected API request."""
+"""RFC 9457 problem documents for every rejected API request: the API's own problems
+(:class:`Problem`: a body that is no JSON, a missing token, an idempotency key in use) and the
+domain's errors (:mod:`matchmaker.errors`), each kind mapped here once (:func:`domain_problem`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ PROBLEM_TYPE = "https://matchmaker.example/problems/"
 
 
 class Problem(Exception):
-    """An error a client caused or must know about; becomes an ``application/problem+json``."""
+    """An error of the HTTP exchange a client caused or must know about; becomes an
+    ``application/problem+json`` (a service raises a :mod:`matchmaker.errors` error instead)."""
 
     def __init__(
         self,

@@ -316,6 +316,20 @@ def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[s
     }
 
 
+#: What the introduced parties read of a proposal (besides its history and times) ...
+PARTY_PROPOSAL_MEMBERS = (
+    "id",
+    "challenge_id",
+    "challenge",
+    "group_id",
+    "group",
+    "institution",
+    "status",
+)
+#: ... and of each of its decisions.
+STATUS_CHANGE_MEMBERS = ("id", "proposal_id", "from_status", "to_status", "created_at")
+
+
 def is_office(user: User) -> bool:
     """Whether ``user`` reads proposals and decisions in full (the office and admins)."""
     return user.role in OFFICE_ROLES
@@ -324,17 +338,12 @@ def is_office(user: User) -> bool:
 def party_proposal_out(proposal: Proposal, history: list[Decision]) -> dict[str, Any]:
     """A proposal as the introduced company and group read it: the pair, the status and its
     history; no score, parts, evidence, scorer or run (the office's internals)."""
+    full = proposal_out(proposal, include_evidence=False)
     return {
-        "id": proposal.id,
-        "challenge_id": proposal.challenge_id,
-        "challenge": proposal.challenge.title,
-        "group_id": proposal.group_id,
-        "group": proposal.group.name,
-        "institution": proposal.group.institution.name,
-        "status": proposal.status.value,
+        **{name: full[name] for name in PARTY_PROPOSAL_MEMBERS},
         "history": [status_change_out(d) for d in history],
-        "created_at": proposal.created_at.isoformat(),
-        "updated_at": proposal.updated_at.isoformat(),
+        "created_at": full["created_at"],
+        "updated_at": full["updated_at"],
     }
 
 
@@ -354,13 +363,8 @@ def proposals_for(session: Session, user: User, proposals: list[Proposal]) -> li
 
 def status_change_out(d: Decision) -> dict[str, Any]:
     """A decision as a step of the status history (what the parties see of it)."""
-    return {
-        "id": d.id,
-        "proposal_id": d.proposal_id,
-        "from_status": d.from_status,
-        "to_status": d.to_status,
-        "created_at": d.created_at.isoformat(),
-    }
+    full = decision_out(d)
+    return {name: full[name] for name in STATUS_CHANGE_MEMBERS}
 
 
 def decisions_out(user: User, decisions: list[Decision]) -> list[dict[str, Any]]:

@@ -107,7 +107,9 @@ def test_only_the_parties_own_introductions_are_decidable(world) -> None:
         for pid in (shortlisted, 9999):
             with pytest.raises(DomainError) as caught:
                 review.get_decidable(s, company, pid)
-            assert domain_problem(caught.value).status == 403  # the same answer whether it exists or not
+            assert (
+                domain_problem(caught.value).status == 403
+            )  # the same answer whether it exists or not
         assert review.get_decidable(s, office, shortlisted).id == shortlisted
         with pytest.raises(DomainError) as caught:
             review.get_decidable(s, office, 9999)
