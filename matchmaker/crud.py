@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from matchmaker.api.problems import field_error
 from matchmaker.audit.service import record
 from matchmaker.db import utcnow
+from matchmaker.errors import Invalid
 from matchmaker.schemas import PageQuery
 
 
@@ -78,7 +78,7 @@ def apply_patch(
             elif name in blank:
                 value = ""
             else:
-                raise field_error(name, "must not be null")
+                raise Invalid(name, "not_nullable", "must not be null")
         old = getattr(obj, name)
         if old != value:
             setattr(obj, name, value)

@@ -18,25 +18,28 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 def _no_controls(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+        raise PydanticCustomError("control_characters", "must not contain control characters")
     return value.strip()
 
 
 def _clean_text(value: str) -> str:
     value = _no_controls(value)
     if not value:
-        raise ValueError("must not be empty")
+        raise PydanticCustomError("blank", "must not be empty")
     return value
 
 
 def clean_line(value: str) -> str:
     """``value`` stripped, if it is a non-empty single line without control or bidirectional
-    formatting characters; else ``ValueError`` saying why (the rule of :func:`Line`)."""
+    formatting characters; else a ``PydanticCustomError`` (a ``ValueError``) saying why (the
+    rule of :func:`Line`)."""
     value = _clean_text(value)
     if "\n" in value or "\r" in value:
-        raise ValueError("must be a single line")
+        raise PydanticCustomError("multiple_lines", "must be a single line")
     if _BIDI.search(value):
-        raise ValueError("must not contain bidirectional control characters")
+        raise PydanticCustomError(
+            "bidi_characters", "must not contain bidirectional control characters"
+        )
     return value
 
 

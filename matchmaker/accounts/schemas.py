@@ -8,9 +8,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from matchmaker.accounts.models import Role
-from matchmaker.accounts.service import TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from matchmaker.schemas import Line, PageQuery, StrictInput
 
+#: Days a new API token is valid unless its owner asks for another period (or none).
+TOKEN_DAYS_DEFAULT = 90
+TOKEN_DAYS_MAX = 3650
 #: The rule of every password: at least 10 characters, at most 200.
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200

@@ -12,16 +12,14 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from matchmaker.accounts.models import ApiToken, PasswordReset, Role, SignInFailure, User
-from matchmaker.api.problems import Problem, field_error
+from matchmaker.accounts.schemas import TOKEN_DAYS_DEFAULT, UserIn
 from matchmaker.audit.service import record
 from matchmaker.db import utcnow
+from matchmaker.errors import Conflict, Invalid, NotFound, Throttled
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.organisations.models import Organisation, OrganisationKind
 
 TOKEN_PREFIX = "mm_"
-#: Days a new API token is valid unless its owner asks for another period (or none).
-TOKEN_DAYS_DEFAULT = 90
-TOKEN_DAYS_MAX = 3650
 #: ``last_used_at`` is written at most this often per token, to spare the database a write per
 #: request.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
@@ -108,12 +106,7 @@ def revoke_token(session: Session, caller: User, token_id: int) -> ApiToken:
     """Revoke one token: the caller's own, or anyone's for an admin (others get a 404)."""
     row = session.get(ApiToken, token_id)
     if row is None or (row.user_id != caller.id and caller.role != Role.ADMIN):
-        raise Problem(
-            404,
-            "Not found",
-            f"Token {token_id} does not exist or is not visible to you.",
-            code="not-found",
-        )
+        raise NotFound(f"Token {token_id}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         record(
@@ -169,12 +162,11 @@ def guard_own_account(caller: User, user: User, field: str) -> None:
     """An admin may not deactivate their own account or change its role (so that the last
     admin cannot lock everyone out); ``field`` is the one the error names."""
     if caller.id == user.id:
-        raise Problem(
-            409,
-            "Conflict",
-            f"{field}: you cannot change this on your own account",
-            code="conflict",
-            errors=[{"field": field, "message": "not on your own account"}],
+        raise Conflict(
+            "own_account",
+            "not on your own account",
+            field=field,
+            detail=f"{field}: you cannot change this on your own account",
         )
 
 
@@ -202,25 +194,39 @@ def _membership(
     group = None
     if group_id is not None:
         if role != Role.GROUP:
-            raise field_error("group_id", "only a group user belongs to a research group")
+            raise Invalid(
+                "group_id", "group_role_only", "only a group user belongs to a research group"
+            )
         group = session.get(ResearchGroup, group_id)
         if group is None:
-            raise field_error("group_id", f"no research group {group_id}")
+            raise Invalid("group_id", "no_such_group", f"no research group {group_id}")
     org = None
     if organisation:
         org = session.scalar(select(Organisation).where(Organisation.name == organisation))
         if org is None:
-            raise field_error("organisation", f"no organisation named {organisation!r}")
+            raise Invalid(
+                "organisation", "no_such_organisation", f"no organisation named {organisation!r}"
+            )
         if kind is not None and org.kind != kind:
-            raise field_error("organisation", f"a {role.value} user belongs to a {kind.value}")
+            raise Invalid(
+                "organisation",
+                f"{role.value}_user_organisation_kind",
+                f"a {role.value} user belongs to a {kind.value}",
+            )
     elif group is not None:
         org = group.institution
     elif kind is not None and current is not None and current.kind == kind:
         org = current
     elif kind is not None:
-        raise field_error("organisation", f"a {role.value} user needs an organisation")
+        raise Invalid(
+            "organisation", "organisation_required", f"a {role.value} user needs an organisation"
+        )
     if group is not None and org is not None and group.institution_id != org.id:
-        raise field_error("group_id", "the research group belongs to another institution")
+        raise Invalid(
+            "group_id",
+            "group_of_other_institution",
+            "the research group belongs to another institution",
+        )
     return org, group
 
 
@@ -238,16 +244,15 @@ def create_user(
     """Create a user; company and group users need an organisation of the right kind."""
     email = email.strip().lower()
     if not email or "@" not in email:
-        raise field_error("email", "must be an e-mail address")
+        raise Invalid("email", "email_invalid", "must be an e-mail address")
     if language is not None and language not in LANGUAGES:
-        raise field_error("language", "must be de or en")
+        raise Invalid("language", "language_unknown", "must be de or en")
     if session.scalar(select(User).where(User.email == email)) is not None:
-        raise Problem(
-            409,
-            "Conflict",
-            f"email: a user with {email} exists already",
-            code="conflict",
-            errors=[{"field": "email", "message": "already registered"}],
+        raise Conflict(
+            "email_taken",
+            "already registered",
+            field="email",
+            detail=f"email: a user with {email} exists already",
         )
     org, _group = _membership(session, role, organisation, group_id)
     user = User(
@@ -261,6 +266,30 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    return user
+
+
+def register_user(session: Session, caller: User, data: UserIn) -> User:
+    """Create the user an admin asks for (through the API or the admin page), checked as
+    :func:`create_user` checks, and note it in the audit log."""
+    user = create_user(
+        session,
+        email=str(data.email),
+        role=data.role,
+        organisation=data.organisation,
+        password=data.password,
+        name=data.name or "",
+        group_id=data.group_id,
+        language=data.language,
+    )
+    record(
+        session,
+        caller.id,
+        "user",
+        user.id,
+        "create",
+        {"email": user.email, "role": user.role.value},
+    )
     return user
 
 
@@ -301,18 +330,13 @@ FAILURES_KEPT = dt.timedelta(days=1)
 _dummy_hash: str | None = None
 
 
-class SignInLocked(Problem):
+class SignInLocked(Throttled):
     """Too many failed sign-ins of this e-mail address from this client."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            429,
-            "Too many requests",
-            "Too many failed sign-ins; try again later.",
-            code="locked",
-            headers={"Retry-After": str(retry_after)},
+            "sign_in_locked", "Too many failed sign-ins; try again later.", retry_after
         )
-        self.retry_after = retry_after
 
 
 def _dummy_password_hash() -> str:

@@ -21,11 +21,11 @@ from matchmaker.accounts.schemas import (
     UserPatch,
     UserQuery,
 )
-from matchmaker.api.problems import not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, paginate, text_filter
 from matchmaker.db import get_session
+from matchmaker.errors import NotFound
 from matchmaker.schemas import Page
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
@@ -137,7 +137,7 @@ def revoke_token(token_id: int) -> dict[str, Any]:
 def list_user_tokens(user_id: int) -> dict[str, Any]:
     session = get_session()
     if session.get(User, user_id) is None:
-        raise not_found(f"User {user_id}")
+        raise NotFound(f"User {user_id}")
     return {"items": [token_out(t) for t in service.tokens_of(session, user_id)]}
 
 
@@ -171,25 +171,8 @@ def list_users(query: UserQuery) -> dict[str, Any]:
 )
 def create_user(body: UserIn) -> dict[str, Any]:
     session = get_session()
-    user = service.create_user(
-        session,
-        email=str(body.email),
-        role=body.role,
-        organisation=body.organisation,
-        password=body.password,
-        name=body.name or "",
-        group_id=body.group_id,
-        language=body.language,
-    )
+    user = service.register_user(session, g.user, body)
     token = service.issue_token(session, user, "created by admin")
-    record(
-        session,
-        g.user.id,
-        "user",
-        user.id,
-        "create",
-        {"email": user.email, "role": user.role.value},
-    )
     session.commit()
     return {**user_out(user), "token": token}
 
@@ -208,7 +191,7 @@ def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
     session = get_session()
     user = session.get(User, user_id)
     if user is None:
-        raise not_found(f"User {user_id}")
+        raise NotFound(f"User {user_id}")
     changes: dict[str, Any] = {}
     if (
         body.role is not None

@@ -1,4 +1,6 @@
-"""RFC 9457 problem documents for every rejected API request."""
+"""RFC 9457 problem documents for every rejected API request: the API's own problems
+(:class:`Problem`: a body that is no JSON, a missing token, an idempotency key in use) and the
+domain's errors (:mod:`matchmaker.errors`), each kind mapped here once (:func:`domain_problem`)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,16 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from matchmaker.errors import Conflict, DomainError, Forbidden, NotFound, Throttled
+
 log = logging.getLogger("matchmaker.errors")
 
 PROBLEM_TYPE = "https://matchmaker.example/problems/"
 
 
 class Problem(Exception):
-    """An error a client caused or must know about; becomes an ``application/problem+json``."""
+    """An error of the HTTP exchange a client caused or must know about; becomes an
+    ``application/problem+json`` (a service raises a :mod:`matchmaker.errors` error instead)."""
 
     def __init__(
         self,
@@ -49,25 +54,51 @@ class Problem(Exception):
         return doc
 
 
-def field_error(field: str, message: str, status: int = 422) -> Problem:
-    """A validation problem about one field."""
+#: Each kind of domain error as a problem: its status, title and problem type (the type a code
+#: of :data:`_TYPES` names instead).
+_KINDS: tuple[tuple[type[DomainError], int, str, str], ...] = (
+    (NotFound, 404, "Not found", "not-found"),
+    (Forbidden, 403, "Forbidden", "forbidden"),
+    (Conflict, 409, "Conflict", "conflict"),
+    (Throttled, 429, "Too many requests", "too-many-requests"),
+    (DomainError, 422, "Invalid request", "validation"),
+)
+#: The codes with a problem type of their own (the rest are typed by their kind).
+_TYPES = {
+    "party_step": "party_step",
+    "transition": "transition",
+    "no_learned_model": "scorer",
+    "learned_model_not_eligible": "scorer",
+    "sign_in_locked": "locked",
+}
+
+
+def _kind(error: DomainError) -> tuple[int, str, str]:
+    for cls, status, title, kind in _KINDS:
+        if isinstance(error, cls):
+            return status, title, kind
+    raise TypeError(error)  # unreachable: the last kind is DomainError
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error (for the API and the pages alike)."""
+    return _kind(error)[0]
+
+
+def domain_problem(error: DomainError) -> Problem:
+    """A domain error as a problem document: status and title by its kind, type by its code,
+    ``errors`` naming its field."""
+    status, title, kind = _kind(error)
+    errors = [{"field": error.field, "message": error.message}] if error.field else []
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else {}
     return Problem(
         status,
-        "Invalid request",
-        f"{field}: {message}",
-        errors=[{"field": field, "message": message}],
-        code="validation",
+        title,
+        error.detail,
+        errors=errors,
+        code=_TYPES.get(error.code, kind),
+        headers=headers,
     )
-
-
-def not_found(what: str) -> Problem:
-    return Problem(
-        404, "Not found", f"{what} does not exist or is not visible to you.", code="not-found"
-    )
-
-
-def forbidden(detail: str = "Your role may not do this.") -> Problem:
-    return Problem(403, "Forbidden", detail, code="forbidden")
 
 
 def problem_response(problem: Problem) -> Response:
@@ -122,6 +153,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         return problem_response(exc)
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return problem_response(domain_problem(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

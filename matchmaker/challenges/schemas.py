@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from matchmaker.challenges.models import BudgetBand, ChallengeStatus
 from matchmaker.languages import (
@@ -45,9 +46,11 @@ def _deadline(value: dt.date | None) -> dt.date | None:
         return None
     earliest, latest = deadline_bounds()
     if value < earliest:
-        raise ValueError("must not be before 2000-01-01")
+        raise PydanticCustomError("deadline_too_early", "must not be before 2000-01-01")
     if value > latest:
-        raise ValueError(f"must be at most {DEADLINE_YEARS_AHEAD} years ahead")
+        raise PydanticCustomError(
+            "deadline_too_late", f"must be at most {DEADLINE_YEARS_AHEAD} years ahead"
+        )
     return value
 
 
@@ -83,7 +86,7 @@ class ChallengeIn(StrictInput):
     @model_validator(mode="after")
     def _trl_order(self) -> ChallengeIn:
         if self.trl_target < self.trl_now:
-            raise ValueError("trl_target must be at least trl_now")
+            raise PydanticCustomError("trl_target_below_now", "trl_target must be at least trl_now")
         return self
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from matchmaker import languages
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.challenges.schemas import (
@@ -20,6 +19,7 @@ from matchmaker.challenges.schemas import (
     deadline_passed,
 )
 from matchmaker.crud import apply_patch, archive, filtered_page
+from matchmaker.errors import Forbidden, Invalid, NotFound
 from matchmaker.matching import index_state
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
 from matchmaker.organisations.models import OrganisationKind
@@ -92,7 +92,7 @@ def get_visible(session: Session, user: User, challenge_id: int) -> Challenge:
         select(Challenge).where(Challenge.id == challenge_id, visible_condition(user))
     )
     if challenge is None:
-        raise not_found(f"Challenge {challenge_id}")
+        raise NotFound(f"Challenge {challenge_id}")
     return challenge
 
 
@@ -138,7 +138,7 @@ def check_deadline(deadline: dt.date | None, *, before: dt.date | None = None) -
     """A new or changed deadline must not lie in the past; an unchanged one (``before``) that
     has passed since may stay, so an old challenge remains editable."""
     if deadline != before and deadline_passed(deadline):
-        raise field_error("deadline", "must not be in the past")
+        raise Invalid("deadline", "deadline_in_past", "must not be in the past")
 
 
 def create_challenge(session: Session, user: User, data: ChallengeIn) -> Challenge:
@@ -178,7 +178,7 @@ def update_challenge(
 ) -> Challenge:
     """Change the members the client sent; TRL order is checked on the result."""
     if not may_edit(user, challenge):
-        raise forbidden("Only the company that posted this challenge and the office edit it.")
+        raise Forbidden("Only the company that posted this challenge and the office edit it.")
     if "deadline" in patch.model_fields_set:
         check_deadline(patch.deadline, before=challenge.deadline)
     changes = apply_patch(
@@ -188,7 +188,7 @@ def update_challenge(
         blank=frozenset({"confidential"}),
     )
     if challenge.trl_target < challenge.trl_now:
-        raise field_error("trl_target", "must be at least trl_now")
+        raise Invalid("trl_target", "trl_target_below_now", "must be at least trl_now")
     changes |= languages.update_from_patch(challenge, patch, changes, ("title", "summary"))
     if changes:
         record(session, user.id, "challenge", challenge.id, "update", changes)
@@ -200,6 +200,6 @@ def update_challenge(
 def archive_challenge(session: Session, user: User, challenge: Challenge) -> None:
     """Archive (soft-delete) a challenge: it leaves lists and matching, its history stays."""
     if not may_edit(user, challenge):
-        raise forbidden("Only the company that posted this challenge and the office archive it.")
+        raise Forbidden("Only the company that posted this challenge and the office archive it.")
     if archive(session, user.id, "challenge", challenge):
         index_state.bump(session)

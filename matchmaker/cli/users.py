@@ -25,8 +25,8 @@ def create_user_command(
     """Create a user; prints a new API token on the last line."""
     from matchmaker.accounts.models import Role
     from matchmaker.accounts.service import create_user, issue_token
-    from matchmaker.api.problems import Problem
     from matchmaker.db import session_scope
+    from matchmaker.errors import DomainError
 
     app = command_app()
     try:
@@ -40,8 +40,8 @@ def create_user_command(
                 group_id=group_id,
             )
             token = issue_token(session, user, "created by create-user")
-    except Problem as exc:
-        click.echo(f"error: {exc.detail or exc.title}", err=True)
+    except DomainError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
         sys.exit(2)
     click.echo(f"created {role} user {user.email} (id {user.id})")
     click.echo(token)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from matchmaker.languages import (
     CONFIRMED_DESCRIPTION,
@@ -79,7 +80,7 @@ class GroupIn(StrictInput):
     @model_validator(mode="after")
     def _trl_order(self) -> GroupIn:
         if self.trl_max < self.trl_min:
-            raise ValueError("trl_max must be at least trl_min")
+            raise PydanticCustomError("trl_max_below_min", "trl_max must be at least trl_min")
         return self
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matchmaker import languages
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, archive, filtered_page
+from matchmaker.errors import Conflict, Forbidden, Invalid, NotFound
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
     GroupIn,
@@ -37,7 +37,7 @@ def get_group(session: Session, group_id: int, *, include_archived: bool = True)
     """A group by id (group profiles are readable by every signed-in user), or 404."""
     group = session.get(ResearchGroup, group_id)
     if group is None or (not include_archived and group.archived_at is not None):
-        raise not_found(f"Research group {group_id}")
+        raise NotFound(f"Research group {group_id}")
     return group
 
 
@@ -92,11 +92,8 @@ def list_groups(session: Session, query: GroupQuery) -> tuple[list[ResearchGroup
 
 def _institution_for(session: Session, user: User, institution_id: int | None) -> Organisation:
     if user.role == Role.GROUP and user.group_id is not None:
-        raise Problem(
-            409,
-            "Conflict",
-            "Your account has a group profile already; edit it instead.",
-            code="conflict",
+        raise Conflict(
+            "group_profile_exists", "Your account has a group profile already; edit it instead."
         )
     return owning_organisation(
         session,
@@ -141,12 +138,12 @@ def update_group(
 ) -> ResearchGroup:
     """Change the members the client sent; the TRL range is checked on the result."""
     if not may_edit(user, group):
-        raise forbidden("Only the group itself and the office edit its profile.")
+        raise Forbidden("Only the group itself and the office edit its profile.")
     changes = apply_patch(
         group, languages.without_language(patch), blank=frozenset({"head", "methods", "contact"})
     )
     if group.trl_max < group.trl_min:
-        raise field_error("trl_max", "must be at least trl_min")
+        raise Invalid("trl_max", "trl_max_below_min", "must be at least trl_min")
     changes |= languages.update_from_patch(group, patch, changes, ("name", "capabilities"))
     if changes:
         record(session, user.id, "group", group.id, "update", changes)
@@ -157,7 +154,7 @@ def update_group(
 def archive_group(session: Session, user: User, group: ResearchGroup) -> None:
     """Archive a group: it leaves lists and matching."""
     if not may_edit(user, group):
-        raise forbidden("Only the group itself and the office archive its profile.")
+        raise Forbidden("Only the group itself and the office archive its profile.")
     if archive(session, user.id, "group", group):
         index_state.bump(session)
 
@@ -180,7 +177,7 @@ def add_publication(
 ) -> Publication:
     """Add a publication to a group's profile."""
     if not may_edit(user, group):
-        raise forbidden("Only the group itself and the office edit its publications.")
+        raise Forbidden("Only the group itself and the office edit its publications.")
     pub = _new_publication(data)
     group.publications.append(pub)
     session.flush()
@@ -200,7 +197,7 @@ def get_publication(group: ResearchGroup, publication_id: int) -> Publication:
     for pub in group.publications:
         if pub.id == publication_id:
             return pub
-    raise not_found(f"Publication {publication_id} of group {group.id}")
+    raise NotFound(f"Publication {publication_id} of group {group.id}")
 
 
 def update_publication(
@@ -208,7 +205,7 @@ def update_publication(
 ) -> Publication:
     """Change a publication; ``authors: null`` is an error (send ``[]`` to clear them)."""
     if not may_edit(user, group):
-        raise forbidden("Only the group itself and the office edit its publications.")
+        raise Forbidden("Only the group itself and the office edit its publications.")
     changes = apply_patch(
         pub,
         languages.without_language(patch),
@@ -228,7 +225,7 @@ def delete_publication(
 ) -> None:
     """Remove a publication from a profile."""
     if not may_edit(user, group):
-        raise forbidden("Only the group itself and the office edit its publications.")
+        raise Forbidden("Only the group itself and the office edit its publications.")
     group.publications.remove(pub)
     record(
         session,

@@ -10,9 +10,10 @@ from flask import Blueprint, current_app, g
 from matchmaker import jobs
 from matchmaker.accounts.models import OFFICE_ROLES
 from matchmaker.api.idempotency import link_claim
-from matchmaker.api.problems import Problem, not_found
+from matchmaker.api.problems import Problem
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
+from matchmaker.errors import NotFound
 from matchmaker.imports.parsing import detect_format, parse
 from matchmaker.imports.schemas import ImportIn, ImportInvalid, JobOut
 
@@ -80,5 +81,5 @@ def start_import(body: ImportIn) -> dict[str, Any]:
 def get_job(job_id: int) -> dict[str, Any]:
     job = get_session().get(jobs.Job, job_id)
     if job is None:
-        raise not_found(f"Job {job_id}")
+        raise NotFound(f"Job {job_id}")
     return jobs.job_out(job)

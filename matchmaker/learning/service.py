@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.accounts.models import User
-from matchmaker.api.problems import Problem, field_error
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge
 from matchmaker.config import PROJECT_ROOT
+from matchmaker.errors import Conflict, Invalid
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.learning.models import (
     InterestSide,
@@ -110,10 +110,10 @@ def state_interest(
     a group it would like to meet for its challenge ("interested")."""
     allowed = STATABLE[side]
     if value not in allowed:
-        raise field_error("value", f"one of {', '.join(allowed)}")
+        raise Invalid("value", "unknown_value", f"one of {', '.join(allowed)}")
     reason = reason.strip()
     if value == "not_for_us" and not reason:
-        raise field_error("reason", "say why the challenge is not for your group")
+        raise Invalid("reason", "reason_required", "say why the challenge is not for your group")
     existing = session.scalar(
         select(StatedInterest).where(
             StatedInterest.challenge_id == challenge.id,
@@ -239,24 +239,22 @@ def active_reranker(session: Session, settings: Any = None) -> learn.Reranker | 
 def set_scorer(session: Session, user: User, scorer: str, settings: Any = None) -> dict[str, Any]:
     """Switch scorers. Choosing ``learned`` needs a saved model that beats the formula."""
     if scorer not in SCORERS:
-        raise field_error("scorer", f"one of {', '.join(SCORERS)}")
+        raise Invalid("scorer", "unknown_scorer", f"one of {', '.join(SCORERS)}")
     if scorer == "learned":
         meta = learn.read_metadata(models_dir(settings))
         if meta is None:
-            raise Problem(
-                409,
-                "Conflict",
-                "scorer: no learned model has been trained yet (run `matchmaker learn`)",
-                errors=[{"field": "scorer", "message": "no learned model yet"}],
-                code="scorer",
+            raise Conflict(
+                "no_learned_model",
+                "no learned model yet",
+                field="scorer",
+                detail="scorer: no learned model has been trained yet (run `matchmaker learn`)",
             )
         if not meta.get("beats_formula"):
-            raise Problem(
-                409,
-                "Conflict",
-                f"scorer: the learned model {meta.get('verdict', 'is not eligible')}",
-                errors=[{"field": "scorer", "message": str(meta.get("verdict", ""))}],
-                code="scorer",
+            raise Conflict(
+                "learned_model_not_eligible",
+                str(meta.get("verdict", "")),
+                field="scorer",
+                detail=f"scorer: the learned model {meta.get('verdict', 'is not eligible')}",
             )
     row = session.get(LearningSetting, "scorer")
     previous = scorer_setting(session)

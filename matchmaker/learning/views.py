@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, g
 
 from matchmaker.accounts.models import OFFICE_ROLES
-from matchmaker.api.problems import forbidden
 from matchmaker.api.spec import current_settings, endpoint
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
+from matchmaker.errors import Forbidden
 from matchmaker.groups import service as groups
 from matchmaker.learning import service
 from matchmaker.learning.schemas import (
@@ -38,7 +38,7 @@ bp = Blueprint("learning", __name__, url_prefix="/api/v1")
 def group_interest(challenge_id: int, body: GroupInterestIn) -> dict[str, Any]:
     session = get_session()
     if g.user.group_id is None:
-        raise forbidden("Your account is not linked to a research group.")
+        raise Forbidden("Your account is not linked to a research group.")
     challenge = challenges.get_visible(session, g.user, challenge_id)
     group = groups.get_group(session, g.user.group_id, include_archived=False)
     out = service.state_group_interest(session, g.user, challenge, group, body.value, body.reason)
@@ -60,7 +60,7 @@ def company_interest(group_id: int, body: CompanyInterestIn) -> dict[str, Any]:
     group = groups.get_group(session, group_id, include_archived=False)
     challenge = challenges.get_visible(session, g.user, body.challenge_id)
     if not challenges.may_edit(g.user, challenge):
-        raise forbidden("A company states interest for its own challenges only.")
+        raise Forbidden("A company states interest for its own challenges only.")
     out = service.state_company_interest(session, g.user, challenge, group, body.value, body.reason)
     session.commit()
     return out

@@ -15,8 +15,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import forbidden
 from matchmaker.challenges.models import Challenge
+from matchmaker.errors import Forbidden
 from matchmaker.matching.engine import Matcher
 from matchmaker.matching.profiles import MATCHABLE_STATUSES
 from matchmaker.organisations.models import Organisation
@@ -34,7 +34,7 @@ def allowed_challenges(user: User) -> Select[Any]:
         return stmt.where(Challenge.organisation_id == user.organisation_id)
     if user.role in OFFICE_ROLES:
         return stmt.where(Challenge.status.in_(MATCHABLE_STATUSES))
-    raise forbidden("Only companies and the office look for similar challenges.")
+    raise Forbidden("Only companies and the office look for similar challenges.")
 
 
 def similar_challenges(

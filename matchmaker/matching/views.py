@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, g
 
 from matchmaker.accounts.models import COMPANY_ROLES, GROUP_ROLES, OFFICE_ROLES, Role
 from matchmaker.api.idempotency import link_claim
-from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
+from matchmaker.errors import Forbidden, NotFound
 from matchmaker.groups import service as groups
 from matchmaker.matching import background, runs, service
 from matchmaker.matching.engine import get_matcher
@@ -62,7 +62,7 @@ def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
     session = get_session()
     group = groups.get_group(session, group_id, include_archived=False)
     if g.user.role == Role.GROUP and g.user.group_id != group.id:
-        raise forbidden("A group sees the matches of its own profile only.")
+        raise Forbidden("A group sees the matches of its own profile only.")
     items = service.matches_for_group(session, get_matcher(), group, top=query.top)
     return {
         "group_id": group.id,
@@ -129,5 +129,5 @@ def start_run(body: RunIn) -> dict[str, Any]:
 def get_run(run_id: int) -> dict[str, Any]:
     run = get_session().get(MatchingRun, run_id)
     if run is None:
-        raise not_found(f"Matching run {run_id}")
+        raise NotFound(f"Matching run {run_id}")
     return runs.run_out(run)

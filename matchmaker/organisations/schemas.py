@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from matchmaker.organisations.models import OrganisationKind
 from matchmaker.schemas import Line, PageQuery, StrictInput
@@ -12,7 +13,7 @@ from matchmaker.schemas import Line, PageQuery, StrictInput
 
 def _website(value: str | None) -> str | None:
     if value and not value.startswith(("https://", "http://")):
-        raise ValueError("must start with https:// or http://")
+        raise PydanticCustomError("website_scheme", "must start with https:// or http://")
     return value
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import apply_patch, archive, filtered_page
+from matchmaker.errors import Conflict, Forbidden, Invalid, NotFound
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.organisations.schemas import OrganisationIn, OrganisationPatch, OrganisationQuery
 
@@ -30,7 +30,7 @@ def to_out(org: Organisation) -> dict[str, Any]:
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise not_found(f"Organisation {organisation_id}")
+        raise NotFound(f"Organisation {organisation_id}")
     return org
 
 
@@ -39,12 +39,11 @@ def _name_taken(session: Session, name: str, exclude_id: int | None = None) -> N
     if exclude_id is not None:
         stmt = stmt.where(Organisation.id != exclude_id)
     if session.scalar(stmt) is not None:
-        raise Problem(
-            409,
-            "Conflict",
-            f"name: an organisation named {name!r} exists already",
-            errors=[{"field": "name", "message": "already exists"}],
-            code="conflict",
+        raise Conflict(
+            "organisation_name_taken",
+            "already exists",
+            field="name",
+            detail=f"name: an organisation named {name!r} exists already",
         )
 
 
@@ -99,16 +98,16 @@ def owning_organisation(
     other, unnamed, not_allowed, missing, wrong_kind = messages
     if user.role == role:
         if organisation_id is not None and organisation_id != user.organisation_id:
-            raise field_error(field, other)
+            raise Invalid(field, "organisation_not_own", other)
         org = user.organisation
     elif user.role in OFFICE_ROLES:
         if organisation_id is None:
-            raise field_error(field, unnamed)
+            raise Invalid(field, "organisation_not_named", unnamed)
         org = session.get(Organisation, organisation_id)
     else:
-        raise forbidden(not_allowed)
+        raise Forbidden(not_allowed)
     if org is None or org.archived_at is not None:
-        raise field_error(field, missing)
+        raise Invalid(field, "organisation_unknown", missing)
     if org.kind != kind:
-        raise field_error(field, wrong_kind)
+        raise Invalid(field, "organisation_wrong_kind", wrong_kind)
     return org

@@ -8,10 +8,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import Problem, field_error, forbidden, not_found
 from matchmaker.audit.service import record
 from matchmaker.challenges.models import Challenge, ChallengeStatus
 from matchmaker.crud import paginate, text_filter
+from matchmaker.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.mail import Mail
 from matchmaker.matching.models import INTRODUCED_STATUSES, Exclusion, Proposal, ProposalStatus
@@ -132,7 +132,7 @@ def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:
         .where(Proposal.id == proposal_id, visible_condition(user))
     )
     if proposal is None:
-        raise not_found(f"Proposal {proposal_id}")
+        raise NotFound(f"Proposal {proposal_id}")
     return proposal
 
 
@@ -167,29 +167,47 @@ def get_decidable(session: Session, user: User, proposal_id: int) -> Proposal:
         .where(Proposal.id == proposal_id, visible_condition(user))
     )
     if proposal is None or not is_party(user, proposal):
-        raise forbidden("A company or group reports steps only on its own introductions.")
+        raise Forbidden("A company or group reports steps only on its own introductions.")
     return proposal
 
 
-def _check_party_step(
-    user: User, proposal: Proposal, to_status: ProposalStatus, reason_code: str, note: str
+def check_step(
+    user: User, proposal: Proposal, to_status: ProposalStatus, reason_code: str, note: str = ""
 ) -> None:
-    """The rule for the parties, for the API and the pages alike: forward from an introduction
+    """The rule of a step, for the API and the pages alike. The office takes any step of the
+    pipeline, with any reason; a company or group reports the steps of :func:`party_steps`
     only, with one of the party's reasons, and no note (notes are the office's)."""
-    allowed = party_steps(user, proposal)
+    party = not is_office(user)
+    allowed = party_steps(user, proposal) if party else TRANSITIONS[proposal.status]
+    if party and to_status not in allowed:  # a party hears first whether the step is its own
+        raise _step_refused(proposal, allowed, party=party)
+    reasons = PARTY_REASONS[to_status] if party else tuple(REASON_CODES)
+    if reason_code not in reasons:
+        raise Invalid("reason_code", "reason_not_allowed", f"one of {', '.join(reasons)}")
+    if party and note.strip():
+        raise Invalid("note", "note_office_only", "only the innovation office writes notes")
     if to_status not in allowed:
-        names = ", ".join(s.value for s in allowed) or "none"
-        raise Problem(
-            403,
-            "Forbidden",
-            f"to_status: a party may report {names} on a {proposal.status.value} proposal",
-            errors=[{"field": "to_status", "message": f"not yours to set from {proposal.status}"}],
-            code="party_step",
+        raise _step_refused(proposal, allowed, party=party)
+
+
+def _step_refused(
+    proposal: Proposal, allowed: tuple[ProposalStatus, ...], *, party: bool
+) -> DomainError:
+    names = ", ".join(s.value for s in allowed)
+    status = proposal.status.value
+    if party:
+        return Forbidden(
+            f"not yours to set from {proposal.status}",
+            "party_step",
+            field="to_status",
+            detail=f"to_status: a party may report {names or 'none'} on a {status} proposal",
         )
-    if reason_code not in PARTY_REASONS[to_status]:
-        raise field_error("reason_code", f"one of {', '.join(PARTY_REASONS[to_status])}")
-    if note.strip():
-        raise field_error("note", "only the innovation office writes notes")
+    return Conflict(
+        "transition",
+        f"not allowed from {status}",
+        field="to_status",
+        detail=f"to_status: a {status} proposal can move to {names or 'none (final)'}",
+    )
 
 
 def decide(
@@ -202,23 +220,9 @@ def decide(
     *,
     public_url: str = "",
 ) -> tuple[Decision, list[Mail]]:
-    """Move a proposal one step; returns the decision and the e-mails to send after commit
-    (an introduction's links start with ``public_url``). The office takes any step of the
-    pipeline; a company or group only the steps of :func:`party_steps`."""
-    if not is_office(user):
-        _check_party_step(user, proposal, to_status, reason_code, note)
-    if reason_code not in REASON_CODES:
-        raise field_error("reason_code", f"one of {', '.join(REASON_CODES)}")
-    allowed = TRANSITIONS[proposal.status]
-    if to_status not in allowed:
-        names = ", ".join(s.value for s in allowed) or "none (final)"
-        raise Problem(
-            409,
-            "Conflict",
-            f"to_status: a {proposal.status.value} proposal can move to {names}",
-            errors=[{"field": "to_status", "message": f"not allowed from {proposal.status.value}"}],
-            code="transition",
-        )
+    """Move a proposal one step (checked by :func:`check_step`); returns the decision and the
+    e-mails to send after commit (an introduction's links start with ``public_url``)."""
+    check_step(user, proposal, to_status, reason_code, note)
     decision = Decision(
         proposal_id=proposal.id,
         from_status=proposal.status.value,
@@ -271,9 +275,9 @@ def exclude(
     if existing is not None:
         return existing
     if session.get(Challenge, challenge_id) is None:
-        raise field_error("challenge_id", "no such challenge")
+        raise Invalid("challenge_id", "challenge_unknown", "no such challenge")
     if session.get(ResearchGroup, group_id) is None:
-        raise field_error("group_id", "no such research group")
+        raise Invalid("group_id", "group_unknown", "no such research group")
     exclusion = Exclusion(
         challenge_id=challenge_id, group_id=group_id, reason=reason, created_by_id=user.id
     )
@@ -312,6 +316,20 @@ def proposal_out(proposal: Proposal, *, include_evidence: bool = True) -> dict[s
     }
 
 
+#: What the introduced parties read of a proposal (besides its history and times) ...
+PARTY_PROPOSAL_MEMBERS = (
+    "id",
+    "challenge_id",
+    "challenge",
+    "group_id",
+    "group",
+    "institution",
+    "status",
+)
+#: ... and of each of its decisions.
+STATUS_CHANGE_MEMBERS = ("id", "proposal_id", "from_status", "to_status", "created_at")
+
+
 def is_office(user: User) -> bool:
     """Whether ``user`` reads proposals and decisions in full (the office and admins)."""
     return user.role in OFFICE_ROLES
@@ -320,17 +338,12 @@ def is_office(user: User) -> bool:
 def party_proposal_out(proposal: Proposal, history: list[Decision]) -> dict[str, Any]:
     """A proposal as the introduced company and group read it: the pair, the status and its
     history; no score, parts, evidence, scorer or run (the office's internals)."""
+    full = proposal_out(proposal, include_evidence=False)
     return {
-        "id": proposal.id,
-        "challenge_id": proposal.challenge_id,
-        "challenge": proposal.challenge.title,
-        "group_id": proposal.group_id,
-        "group": proposal.group.name,
-        "institution": proposal.group.institution.name,
-        "status": proposal.status.value,
+        **{name: full[name] for name in PARTY_PROPOSAL_MEMBERS},
         "history": [status_change_out(d) for d in history],
-        "created_at": proposal.created_at.isoformat(),
-        "updated_at": proposal.updated_at.isoformat(),
+        "created_at": full["created_at"],
+        "updated_at": full["updated_at"],
     }
 
 
@@ -350,13 +363,8 @@ def proposals_for(session: Session, user: User, proposals: list[Proposal]) -> li
 
 def status_change_out(d: Decision) -> dict[str, Any]:
     """A decision as a step of the status history (what the parties see of it)."""
-    return {
-        "id": d.id,
-        "proposal_id": d.proposal_id,
-        "from_status": d.from_status,
-        "to_status": d.to_status,
-        "created_at": d.created_at.isoformat(),
-    }
+    full = decision_out(d)
+    return {name: full[name] for name in STATUS_CHANGE_MEMBERS}
 
 
 def decisions_out(user: User, decisions: list[Decision]) -> list[dict[str, Any]]:

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from matchmaker.schemas import FieldOfAction, Note, StrictInput
 
 
 def _weight(value: float) -> float:
     if not 0.0 <= value <= 1.0:
-        raise ValueError("must be between 0 and 1")
+        raise PydanticCustomError("weight_range", "must be between 0 and 1")
     return value
 
 

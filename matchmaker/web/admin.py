@@ -17,22 +17,21 @@ from sqlalchemy.orm import Session
 from matchmaker.accounts import service
 from matchmaker.accounts.models import ApiToken, Role, User
 from matchmaker.accounts.schemas import PASSWORD_MIN_LENGTH, UserIn
-from matchmaker.api.problems import Problem, not_found
 from matchmaker.audit.service import record
 from matchmaker.crud import text_filter
 from matchmaker.db import get_session, utcnow
+from matchmaker.errors import DomainError, NotFound
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.organisations.models import Organisation, OrganisationKind
 from matchmaker.web.helpers import (
     blank_to_none,
+    form_errors,
     me,
     page_errors,
-    problem_errors,
     roles_required,
     safe_next,
     validate_form,
 )
-from matchmaker.web.messages import known_message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 page_errors(bp)
@@ -46,19 +45,6 @@ ROLE_LABELS = {
 LANGUAGE_LABELS = {"de": "Deutsch", "en": "English"}
 CREATE_FIELDS = ("email", "name", "role", "language", "organisation", "group_id", "password")
 MEMBERSHIP_FIELDS = ("role", "organisation", "group_id")
-
-
-def _errors(problem: Problem) -> dict[str, str]:
-    """A service problem as form errors, in the page's language."""
-    errors: dict[str, str] = {}
-    for item in problem.errors:
-        message = str(item.get("message", ""))
-        said = known_message(message)
-        if not said and message.startswith("no "):  # a choice that no longer exists
-            said = gettext("Choose one of the options.")
-        if said:
-            errors.setdefault(str(item.get("field", "__all__")), said)
-    return errors or problem_errors(problem)
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -146,7 +132,7 @@ def _list_page(values: dict[str, Any] | None = None, errors: dict[str, str] | No
 def _user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None:
-        raise not_found(f"User {user_id}")
+        raise NotFound(f"User {user_id}")
     return user
 
 
@@ -184,20 +170,10 @@ def create_user() -> Any:
         return _list_page(values, errors)
     db = get_session()
     try:
-        user = service.create_user(
-            db,
-            email=str(data.email),
-            role=data.role,
-            organisation=data.organisation,
-            password=data.password,
-            name=data.name or "",
-            group_id=data.group_id,
-            language=data.language,
-        )
-    except Problem as exc:
+        user = service.register_user(db, me(), data)
+    except DomainError as exc:
         db.rollback()
-        return _list_page(values, _errors(exc))
-    record(db, me().id, "user", user.id, "create", {"email": user.email, "role": user.role.value})
+        return _list_page(values, form_errors(exc))
     db.commit()
     text = gettext("The user %(email)s is created.", email=user.email)
     if not data.password:
@@ -235,9 +211,9 @@ def change_role(user_id: int) -> Any:
     try:
         service.guard_own_account(me(), target, "role")
         changes = service.change_role(db, target, role, values["organisation"] or None, group_id)
-    except Problem as exc:
+    except DomainError as exc:
         db.rollback()
-        return _user_page(_user(db, user_id), values, _errors(exc))
+        return _user_page(_user(db, user_id), values, form_errors(exc))
     if changes:
         record(db, me().id, "user", target.id, "update", changes)
     db.commit()
@@ -264,8 +240,8 @@ def set_active(user_id: int) -> Any:
     if not active:
         try:
             service.guard_own_account(me(), target, "active")
-        except Problem as exc:
-            return _user_page(target, None, _errors(exc))
+        except DomainError as exc:
+            return _user_page(target, None, form_errors(exc))
     if active != target.active:
         service.set_active(db, target, active)
         record(db, me().id, "user", target.id, "update", {"active": active})

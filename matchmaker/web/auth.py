@@ -19,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from matchmaker.accounts.models import User
 from matchmaker.accounts.service import SignInLocked, check_password, end_sessions
+from matchmaker.api.problems import status_of
 from matchmaker.db import get_session, utcnow
 from matchmaker.web.helpers import home_for, me, page_errors, safe_next
 from matchmaker.web.i18n import COOKIE, LANGUAGES, current_language
@@ -68,7 +69,7 @@ def login() -> Any:
                     "Too many failed sign-ins. Please try again in %(num)d minutes.",
                     minutes,
                 )
-                status = exc.status
+                status = status_of(exc)
                 retry_after = exc.retry_after
             db.commit()  # the failure count (or its reset) is kept either way
             if user is not None:

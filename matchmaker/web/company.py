@@ -25,6 +25,7 @@ from matchmaker.challenges import service as challenges
 from matchmaker.challenges.models import BudgetBand, Challenge, ChallengeStatus
 from matchmaker.challenges.schemas import ChallengeIn, ChallengePatch, ChallengeQuery
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching.models import INTRODUCED_STATUSES, Proposal
 from matchmaker.review import mails
@@ -33,10 +34,10 @@ from matchmaker.web import challenge_state, matching
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
     blank_to_none,
+    form_errors,
     language_form_value,
     me,
     page_errors,
-    problem_errors,
     roles_required,
     validate_form,
 )
@@ -103,8 +104,8 @@ def _validate(
             challenges.check_deadline(deadline, before=challenge.deadline if challenge else None)
         except ValueError:
             pass  # the schema's parser took it; the service checks it on saving
-        except Problem as exc:
-            errors.update(problem_errors(exc))
+        except DomainError as exc:
+            errors.update(form_errors(exc))
             checked = None
     return checked, errors
 
@@ -210,9 +211,9 @@ def new_challenge() -> Any:
     db = get_session()
     try:
         challenge = challenges.create_challenge(db, me(), data)
-    except Problem as exc:
+    except DomainError as exc:
         db.rollback()
-        return _form(values, problem_errors(exc))
+        return _form(values, form_errors(exc))
     db.commit()
     flash(gettext("Your challenge “%(title)s” was saved.", title=challenge.title), "success")
     return redirect(url_for("company.challenge", challenge_id=challenge.id))
@@ -280,9 +281,9 @@ def edit_challenge(challenge_id: int) -> Any:
     try:
         patch = ChallengePatch.model_validate(data.model_dump(exclude={"organisation_id"}))
         challenges.update_challenge(db, user, item, patch)
-    except Problem as exc:
+    except DomainError as exc:
         db.rollback()
-        return _form(values, problem_errors(exc), item)
+        return _form(values, form_errors(exc), item)
     db.commit()
     flash(gettext("Your changes were saved."), "success")
     return redirect(url_for("company.challenge", challenge_id=item.id))

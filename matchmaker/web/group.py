@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from matchmaker.accounts.models import Role
-from matchmaker.api.problems import Problem
 from matchmaker.challenges.models import Challenge
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import Publication, ResearchGroup
 from matchmaker.groups.schemas import (
@@ -31,10 +31,10 @@ from matchmaker.review import service as review
 from matchmaker.web import matching
 from matchmaker.web.helpers import (
     blank_to_none,
+    form_errors,
     language_form_value,
     me,
     page_errors,
-    problem_errors,
     roles_required,
     text_language_label,
     validate_form,
@@ -174,9 +174,9 @@ def profile() -> Any:
                 checked.model_dump(exclude={"institution_id", "publications"})
             )
             groups.update_group(db, me(), group, patch)
-    except Problem as exc:
+    except DomainError as exc:
         db.rollback()
-        return _profile_form(group, values, problem_errors(exc))
+        return _profile_form(group, values, form_errors(exc))
     db.commit()
     flash(gettext("Your profile was saved."), "success")
     return redirect(url_for("group.profile"))

@@ -16,13 +16,14 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
-from matchmaker.api.problems import Problem
+from matchmaker.api.problems import Problem, status_of
 from matchmaker.challenges.schemas import deadline_bounds, deadline_passed
+from matchmaker.errors import DomainError
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
 from matchmaker.web.evidence import evidence_terms, highlight, mark_terms
 from matchmaker.web.i18n import LANGUAGES, current_language
-from matchmaker.web.messages import TYPE_MESSAGES, translate_message
+from matchmaker.web.messages import TYPE_MESSAGES, error_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -233,7 +234,7 @@ def _message(err: Mapping[str, Any]) -> str:
         )
     if kind in TYPE_MESSAGES:
         return str(TYPE_MESSAGES[kind])
-    return translate_message(str(err.get("msg", "")).removeprefix("Value error, "))
+    return error_text(kind, str(err.get("msg", "")).removeprefix("Value error, "))
 
 
 def _model_error_field(message: str, names: Iterable[str]) -> str:
@@ -293,21 +294,17 @@ def _model_rule_errors(
             rule.func(partial)
         except ValueError as exc:
             name = _model_error_field(str(exc), schema.model_fields)
-            found.setdefault(name, translate_message(str(exc)))
+            found.setdefault(name, error_text(getattr(exc, "type", ""), str(exc)))
         except (AttributeError, TypeError):
             continue  # the rule reads a field that is missing or invalid
     return found
 
 
-def problem_errors(problem: Problem) -> dict[str, str]:
-    """A service's problem as form errors (its named fields, or a general message)."""
-    errors: dict[str, str] = {}
-    for item in problem.errors:
-        name = item.get("field", "__all__").split(".")[0].split("[")[0]
-        errors.setdefault(name, translate_message(item.get("message", "")))
-    if not errors:
-        errors["__all__"] = translate_message(problem.detail or problem.title)
-    return errors
+def form_errors(error: DomainError) -> dict[str, str]:
+    """A service's error as form errors: beside its field, else above the form."""
+    if error.field is None:
+        return {"__all__": error_text(error.code, error.detail)}
+    return {error.field.split(".")[0].split("[")[0]: error_text(error.code, error.message)}
 
 
 def blank_to_none(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
@@ -339,12 +336,18 @@ def number(value: Any, digits: int = 0) -> str:
 
 
 def page_errors(bp: Blueprint) -> None:
-    """A service's problem (404, 403, 409 ...) inside a page becomes an HTML error page."""
+    """A service's error (404, 403, 409 ...) or a page's problem becomes an HTML error page."""
+
+    @bp.errorhandler(DomainError)
+    def _refused(exc: DomainError) -> Any:
+        status = status_of(exc)
+        detail = error_text(exc.code, exc.detail)
+        return render_template("error.html", status=status, detail=detail), status
 
     @bp.errorhandler(Problem)
     def _problem(exc: Problem) -> Any:
         return render_template(
-            "error.html", status=exc.status, detail=translate_message(exc.detail or exc.title)
+            "error.html", status=exc.status, detail=exc.detail or exc.title
         ), exc.status
 
 

@@ -1,6 +1,6 @@
-"""What pages say for the API's validation errors and the services' messages, in the page's
-language: pydantic's error types (:data:`TYPE_MESSAGES`) and the services' English messages
-(:data:`VALUE_ERRORS`), each translated once here."""
+"""What pages say for the schemas' and the services' errors, in the page's language, by code:
+pydantic's own error types (:data:`TYPE_MESSAGES`) and the codes of the schemas' rules and of
+the domain's errors (:data:`CODE_MESSAGES`), each translated once here."""
 
 from __future__ import annotations
 
@@ -28,50 +28,46 @@ TYPE_MESSAGES: dict[str, Any] = {
     "value_error.email": lazy_gettext("Enter an e-mail address."),
 }
 
-#: The services' and schemas' English messages (their ends), as pages say them: the one table
-#: of it (a service names the field; the page puts this beside it).
-VALUE_ERRORS: dict[str, Any] = {
-    "must not be empty": lazy_gettext("Please fill in this field."),
-    "must be a single line": lazy_gettext("Use a single line."),
-    "must not contain control characters": lazy_gettext("Remove the control characters."),
-    "must not contain bidirectional control characters": lazy_gettext(
-        "Remove the text direction control characters."
-    ),
-    "must be at least trl_now": lazy_gettext("Must be at least the TRL today."),
-    "must be at least trl_min": lazy_gettext("Must be at least the lowest TRL."),
-    "must be between 0 and 1": lazy_gettext("Must be between 0 and 1."),
-    "must not be before 2000-01-01": lazy_gettext("Enter a date from 1 January 2000 on."),
-    "must be at most 20 years ahead": lazy_gettext("Enter a date at most 20 years ahead."),
-    "must not be in the past": lazy_gettext("The deadline must not be in the past."),
-    # The accounts service's.
-    "already registered": lazy_gettext("A user with this e-mail address exists already."),
-    "user needs an organisation": lazy_gettext(
+#: The codes of the domain's errors (:mod:`matchmaker.errors`) and of the schemas' own rules
+#: (their pydantic error types), as pages say them: the one table of it (an error names its
+#: field; the page puts this beside it). A code not here shows its English message.
+CODE_MESSAGES: dict[str, Any] = {
+    # The schemas' rules.
+    "blank": lazy_gettext("Please fill in this field."),
+    "multiple_lines": lazy_gettext("Use a single line."),
+    "control_characters": lazy_gettext("Remove the control characters."),
+    "bidi_characters": lazy_gettext("Remove the text direction control characters."),
+    "weight_range": lazy_gettext("Must be between 0 and 1."),
+    "deadline_too_early": lazy_gettext("Enter a date from 1 January 2000 on."),
+    "deadline_too_late": lazy_gettext("Enter a date at most 20 years ahead."),
+    # The schemas' and the services' alike.
+    "trl_target_below_now": lazy_gettext("Must be at least the TRL today."),
+    "trl_max_below_min": lazy_gettext("Must be at least the lowest TRL."),
+    # The services'.
+    "deadline_in_past": lazy_gettext("The deadline must not be in the past."),
+    "email_taken": lazy_gettext("A user with this e-mail address exists already."),
+    "email_invalid": lazy_gettext("Enter an e-mail address."),
+    "organisation_required": lazy_gettext(
         "This role needs an organisation: a company for a company user, an institution for a "
         "group user."
     ),
-    "user belongs to a company": lazy_gettext("A company user belongs to a company."),
-    "user belongs to a institution": lazy_gettext(
-        "A group user belongs to a research institution."
-    ),
-    "only a group user belongs to a research group": lazy_gettext(
-        "Only a group user belongs to a research group."
-    ),
-    "belongs to another institution": lazy_gettext(
+    "company_user_organisation_kind": lazy_gettext("A company user belongs to a company."),
+    "group_user_organisation_kind": lazy_gettext("A group user belongs to a research institution."),
+    "group_role_only": lazy_gettext("Only a group user belongs to a research group."),
+    "group_of_other_institution": lazy_gettext(
         "This research group belongs to another institution."
     ),
-    "not on your own account": lazy_gettext("You cannot change this on your own account."),
-    "must be an e-mail address": lazy_gettext("Enter an e-mail address."),
+    "no_such_group": lazy_gettext("Choose one of the options."),  # gone since the form was read
+    "no_such_organisation": lazy_gettext("Choose one of the options."),
+    "own_account": lazy_gettext("You cannot change this on your own account."),
+    "party_step": lazy_gettext("This step is not yours to report now."),
+    "reason_not_allowed": lazy_gettext("Choose one of the reasons."),
+    "reason_required": lazy_gettext("Please say why the challenge is not for your group."),
+    "note_office_only": lazy_gettext("Only the innovation office writes notes."),
 }
 
 
-def known_message(message: str) -> str:
-    """The page's words for a service's English ``message`` ("" when none is known)."""
-    for english, translated in VALUE_ERRORS.items():
-        if message.endswith(english):
-            return str(translated)
-    return ""
-
-
-def translate_message(message: str) -> str:
-    """A service's English message in the page's language, where a translation is known."""
-    return known_message(message) or message
+def error_text(code: str, message: str) -> str:
+    """The page's words for an error's ``code``, else its English ``message``."""
+    text = CODE_MESSAGES.get(code)
+    return message if text is None else str(text)

@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from matchmaker import mail
 from matchmaker.accounts.models import User
-from matchmaker.api.problems import Problem
+from matchmaker.api.problems import Problem, status_of
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.matching.models import MatchingRun, ProposalStatus
 from matchmaker.matching.schemas import RunIn
@@ -37,14 +38,14 @@ from matchmaker.web.downloads import csv_format, csv_response
 from matchmaker.web.evidence import translated
 from matchmaker.web.helpers import (
     OFFICE_ROLES,
+    form_errors,
     me,
     page_errors,
-    problem_errors,
     roles_required,
-    translate_message,
     validate_form,
 )
 from matchmaker.web.i18n import current_language
+from matchmaker.web.messages import error_text
 from matchmaker.web.party_forms import interest_key, interest_states
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -166,9 +167,9 @@ def decide(proposal_id: int) -> Any:
             data.note,
             public_url=settings.public_url,
         )
-    except Problem as exc:
+    except DomainError as exc:
         db.rollback()
-        return _proposal_page(proposal_id, values, problem_errors(exc), exc.status)
+        return _proposal_page(proposal_id, values, form_errors(exc), status_of(exc))
     db.commit()
     sent = 0
     reached: set[str] = set()
@@ -259,7 +260,7 @@ def _read_weights() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             key = str(err["loc"][1]) if len(err["loc"]) > 1 else ""
-            errors[f"w_{key}"] = translate_message(err["msg"].removeprefix("Value error, "))
+            errors[f"w_{key}"] = error_text(err["type"], err["msg"])
             weights.pop(key, None)
     return raw, weights, errors
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 
 from matchmaker.accounts.models import Role
-from matchmaker.api.problems import Problem, forbidden
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError, Forbidden
 from matchmaker.groups import service as groups
 from matchmaker.learning import service as learning
 from matchmaker.learning.schemas import CompanyInterestIn, GroupInterestIn
@@ -24,9 +24,9 @@ from matchmaker.web import company as company_pages
 from matchmaker.web import group as group_pages
 from matchmaker.web.helpers import (
     STATUS_LABELS,
+    form_errors,
     me,
     page_errors,
-    problem_errors,
     roles_required,
     validate_form,
 )
@@ -62,9 +62,9 @@ def report_step(proposal_id: int) -> Any:
     if checked is not None:
         try:
             review.decide(db, user, proposal, checked.to_status, checked.reason_code)
-        except Problem as exc:
+        except DomainError as exc:
             db.rollback()
-            errors = _errors(exc)
+            errors = form_errors(exc)
     if errors:
         key = step_key(proposal.id)
         return _back_to_step_page(proposal, {key: {"values": values, "errors": errors}}, 422)
@@ -109,9 +109,9 @@ def group_interest(challenge_id: int) -> Any:
     if checked is not None:
         try:
             learning.state_group_interest(db, user, challenge, group, checked.value, checked.reason)
-        except Problem as exc:
+        except DomainError as exc:
             db.rollback()
-            errors = _errors(exc)
+            errors = form_errors(exc)
     if errors:
         forms = {interest_key(challenge.id, group.id): {"values": values, "errors": _at(errors)}}
         if back == "introductions":
@@ -135,7 +135,7 @@ def company_interest(challenge_id: int, group_id: int) -> Any:
     user = me()
     challenge = challenges.get_visible(db, user, challenge_id)
     if not challenges.may_edit(user, challenge):
-        raise forbidden("A company states interest for its own challenges only.")
+        raise Forbidden("A company states interest for its own challenges only.")
     group = groups.get_group(db, group_id, include_archived=False)
     value = request.form.get("value", "")
     checked, errors = validate_form(
@@ -144,39 +144,15 @@ def company_interest(challenge_id: int, group_id: int) -> Any:
     if checked is not None:
         try:
             learning.state_company_interest(db, user, challenge, group, checked.value)
-        except Problem as exc:
+        except DomainError as exc:
             db.rollback()
-            errors = _errors(exc)
+            errors = form_errors(exc)
     if errors:
         forms = {interest_key(challenge.id, group.id): {"values": {}, "errors": _at(errors)}}
         return company_pages.challenge_page(challenge.id, forms, 422)
     db.commit()
     _interest_flash(value)
     return redirect(url_for("company.challenge", challenge_id=challenge.id))
-
-
-#: The services' messages about a party's forms, in the page's language.
-MESSAGES = {
-    "say why the challenge is not for your group": lazy_gettext(
-        "Please say why the challenge is not for your group."
-    ),
-    "only the innovation office writes notes": lazy_gettext(
-        "Only the innovation office writes notes."
-    ),
-}
-
-
-def _errors(exc: Problem) -> dict[str, str]:
-    """A service's problem as form errors, its messages in the page's language."""
-    errors = problem_errors(exc)
-    for name, message in list(errors.items()):
-        if message in MESSAGES:
-            errors[name] = str(MESSAGES[message])
-        elif name == "reason_code":
-            errors[name] = gettext("Choose one of the reasons.")
-        elif exc.code == "party_step":
-            errors[name] = gettext("This step is not yours to report now.")
-    return errors
 
 
 def _at(errors: dict[str, str]) -> dict[str, str]:

@@ -9,8 +9,8 @@ from flask import Blueprint, request
 from flask_babel import gettext
 
 from matchmaker.accounts.models import Role
-from matchmaker.api.problems import Problem
 from matchmaker.db import get_session
+from matchmaker.errors import DomainError
 from matchmaker.groups import service as groups
 from matchmaker.groups.models import Publication
 from matchmaker.groups.schemas import PublicationPatch
@@ -67,8 +67,8 @@ def edit(publication_id: int) -> Any:
     if patch is not None:
         try:
             groups.update_publication(db, helpers.me(), group, pub, patch)
-        except Problem as exc:
-            errors = helpers.problem_errors(exc)
+        except DomainError as exc:
+            errors = helpers.form_errors(exc)
     if errors:
         db.rollback()
         errors = with_year_message(errors, sent["year"])

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from matchmaker.accounts.models import User
-from matchmaker.api.problems import Problem
+from matchmaker.api.problems import domain_problem
 from matchmaker.audit.models import AuditEvent
 from matchmaker.db import session_scope
+from matchmaker.errors import DomainError
 from matchmaker.matching.models import Proposal, ProposalStatus
 from matchmaker.review import service as review
 from matchmaker.review.models import Decision
@@ -73,10 +74,10 @@ def test_a_party_moves_forward_only_with_its_reasons_and_no_note(world) -> None:
             (S.IN_TALKS, "good_fit", "We met on Monday", 422, "note"),  # notes are the office's
         ]
         for to_status, reason, note, status, field in refused:
-            with pytest.raises(Problem) as caught:
+            with pytest.raises(DomainError) as caught:
                 review.decide(s, company, p, to_status, reason, note)
-            assert caught.value.status == status, to_status
-            assert caught.value.errors[0]["field"] == field, to_status
+            assert domain_problem(caught.value).status == status, to_status
+            assert domain_problem(caught.value).errors[0]["field"] == field, to_status
         assert p.status == S.INTRODUCED
         assert s.scalars(select(Decision)).all() == []
 
@@ -85,9 +86,9 @@ def test_a_party_moves_forward_only_with_its_reasons_and_no_note(world) -> None:
         assert decision.decided_by_id == company.id and decision.note == ""
         group = _user(s, "lab@hs.example")
         review.decide(s, group, p, S.COLLABORATION, "good_fit")
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             review.decide(s, group, p, S.DECLINED, "topic_mismatch")
-        assert caught.value.status == 403  # collaboration is final for the parties
+        assert domain_problem(caught.value).status == 403  # collaboration is final for the parties
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.entity == "decision").order_by(AuditEvent.id)
         ).all()
@@ -104,13 +105,15 @@ def test_only_the_parties_own_introductions_are_decidable(world) -> None:
     with session_scope(world.app) as s:
         company, office = _user(s, "a@elbwerk.example"), _user(s, "office@hamburg.example")
         for pid in (shortlisted, 9999):
-            with pytest.raises(Problem) as caught:
+            with pytest.raises(DomainError) as caught:
                 review.get_decidable(s, company, pid)
-            assert caught.value.status == 403  # the same answer whether it exists or not
+            assert (
+                domain_problem(caught.value).status == 403
+            )  # the same answer whether it exists or not
         assert review.get_decidable(s, office, shortlisted).id == shortlisted
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             review.get_decidable(s, office, 9999)
-        assert caught.value.status == 404
+        assert domain_problem(caught.value).status == 404
 
 
 def test_the_api_takes_a_partys_step_and_the_office_sees_who(world) -> None:
