@@ -165,7 +165,6 @@ def profile() -> Any:
     except Problem as exc:
         db.rollback()
         return _profile_form(group, values, problem_errors(exc))
-    db.commit()
     flash(gettext("Your profile was saved."), "success")
     return redirect(url_for("group.profile"))
 
@@ -217,7 +216,6 @@ def add_publication() -> Any:
         return _publications_page(group, values=values, errors=errors, status=422)
     db = get_session()
     groups.add_publication(db, me(), group, data)
-    db.commit()
     flash(gettext("The publication was added."), "success")
     return redirect(url_for("group.publications"))
 
@@ -235,7 +233,6 @@ def publication_language(publication_id: int) -> Any:
     if patch is None:
         return _publications_page(group, errors={"__all__": errors.get("language", "")}, status=422)
     groups.update_publication(db, me(), group, pub, patch)
-    db.commit()
     flash(
         gettext(
             "The language of “%(title)s” is now %(language)s.",
@@ -255,7 +252,6 @@ def delete_publication(publication_id: int) -> Any:
     pub = groups.get_publication(group, publication_id)
     title = pub.title
     groups.delete_publication(db, me(), group, pub)
-    db.commit()
     flash(gettext("“%(title)s” was removed.", title=title), "success")
     return redirect(url_for("group.publications"))
 
@@ -302,7 +298,6 @@ def import_publications() -> Any:
         groups.add_publication(db, me(), group, entry.publication)
         existing.add(entry.publication.title.strip().lower())
         added += 1
-    db.commit()
     message = ngettext("%(num)d publication imported.", "%(num)d publications imported.", added)
     if skipped:
         message += " " + ngettext(

@@ -85,6 +85,5 @@ def edit(publication_id: int) -> Any:
         return _publications_page(
             group, edit={"id": pub.id, "values": values, "errors": named}, status=422
         )
-    db.commit()
     flash(gettext("Your changes to “%(title)s” were saved.", title=pub.title), "success")
     return redirect(url_for("group.publications", _anchor=f"publication-{pub.id}"))
