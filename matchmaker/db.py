@@ -2,7 +2,7 @@
 
 One session per request (or per CLI command / job), one commit per unit of work. Services and
 views never commit: the request does, in one place each: the API's ``endpoint`` decorator
-(``api/spec.py``) and the pages' hook (``web/helpers.page_transaction``) call :func:`end_request`,
+(``api/spec.py``) and the pages' after-request hook (``web/helpers.py``) call :func:`end_request`,
 which commits the request's session when it succeeded and rolls it back otherwise, so a rejected
 request writes nothing. Work that must wait for the commit (a job handed the new row, an e-mail
 about it) is registered with :func:`after_commit`. Commands and jobs use :func:`session_scope`.

@@ -2,7 +2,7 @@
 and a retry with the same key and body gets the stored answer again.
 
 :func:`idempotent` is called by the API's ``endpoint`` decorator; views that start a job or a
-matching run record it on their claim with :func:`link_claim`.
+matching run end with :func:`hand_to_job`, which records it on their claim.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 from sqlalchemy import delete, select, update
@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 from matchmaker.api.models import IdempotencyKey
 from matchmaker.api.problems import Problem
 from matchmaker.config import Settings
-from matchmaker.db import get_session, session_scope, utcnow
+from matchmaker.db import after_commit, get_session, session_scope, utcnow
 
 #: The logger the idempotency messages always had (operators filter on it).
 log = logging.getLogger("matchmaker.security")
 
+T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: A claim its request stopped refreshing for this long is released to a retry (as long as a
 #: job's heartbeat may be missing before the job counts as failed).
@@ -259,6 +260,26 @@ def _claimed(
             else:
                 s.delete(stored)
     return response
+
+
+def hand_to_job(
+    session: Session,
+    row: T,
+    start: Callable[[], object],
+    out: Callable[[T], dict[str, Any]],
+    **started: int,
+) -> Callable[[], dict[str, Any]]:
+    """The end of a view that hands its new ``row`` (a job or a matching run, ``started`` names
+    its id) to a job: link it to the request's claim, have ``start`` run once the request
+    committed it, and answer with ``out(row)`` as it is then (with ``wait``: finished)."""
+    link_claim(session, **started)
+    after_commit(start)
+
+    def answer() -> dict[str, Any]:
+        session.refresh(row)
+        return out(row)
+
+    return answer
 
 
 def link_claim(session: Session, *, job_id: int | None = None, run_id: int | None = None) -> None:

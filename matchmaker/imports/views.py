@@ -10,10 +10,10 @@ from flask import Blueprint, current_app, g
 
 from matchmaker import jobs
 from matchmaker.accounts.models import OFFICE_ROLES
-from matchmaker.api.idempotency import link_claim
+from matchmaker.api.idempotency import hand_to_job
 from matchmaker.api.problems import Problem, not_found
 from matchmaker.api.spec import endpoint
-from matchmaker.db import after_commit, get_session
+from matchmaker.db import get_session
 from matchmaker.imports.parsing import detect_format, parse
 from matchmaker.imports.schemas import ImportIn, ImportInvalid, JobOut
 
@@ -54,20 +54,13 @@ def start_import(body: ImportIn) -> Callable[[], dict[str, Any]]:
         payload=body.data,
         user_id=g.user.id,
     )
-    link_claim(session, job_id=job.id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def submit() -> None:
+    def start() -> None:
         with contextlib.suppress(ImportInvalid):  # recorded on the job's row
             jobs.submit(app, job.id, wait=body.wait)
 
-    after_commit(submit)
-
-    def answer() -> dict[str, Any]:  # once started (with wait: once finished)
-        session.refresh(job)
-        return jobs.job_out(job)
-
-    return answer
+    return hand_to_job(session, job, start, jobs.job_out, job_id=job.id)
 
 
 @endpoint(bp, "/jobs/<int:job_id>", roles=OFFICE_ROLES, response=JobOut)

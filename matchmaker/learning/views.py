@@ -41,8 +41,7 @@ def group_interest(challenge_id: int, body: GroupInterestIn) -> dict[str, Any]:
         raise forbidden("Your account is not linked to a research group.")
     challenge = challenges.get_visible(session, g.user, challenge_id)
     group = groups.get_group(session, g.user.group_id, include_archived=False)
-    out = service.state_group_interest(session, g.user, challenge, group, body.value, body.reason)
-    return out
+    return service.state_group_interest(session, g.user, challenge, group, body.value, body.reason)
 
 
 @endpoint(
@@ -60,8 +59,9 @@ def company_interest(group_id: int, body: CompanyInterestIn) -> dict[str, Any]:
     challenge = challenges.get_visible(session, g.user, body.challenge_id)
     if not challenges.may_edit(g.user, challenge):
         raise forbidden("A company states interest for its own challenges only.")
-    out = service.state_company_interest(session, g.user, challenge, group, body.value, body.reason)
-    return out
+    return service.state_company_interest(
+        session, g.user, challenge, group, body.value, body.reason
+    )
 
 
 @endpoint(bp, "/scorer", roles=OFFICE_ROLES, response=ScorerOut)
@@ -74,8 +74,7 @@ def get_scorer() -> dict[str, Any]:
 def put_scorer(body: ScorerIn) -> dict[str, Any]:
     """Switch scorers (the learned one only when it beats the formula)."""
     session = get_session()
-    out = service.set_scorer(session, g.user, body.scorer, current_settings())
-    return out
+    return service.set_scorer(session, g.user, body.scorer, current_settings())
 
 
 @endpoint(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g
 
 from matchmaker.accounts.models import COMPANY_ROLES, GROUP_ROLES, OFFICE_ROLES, Role
-from matchmaker.api.idempotency import link_claim
+from matchmaker.api.idempotency import hand_to_job
 from matchmaker.api.problems import forbidden, not_found
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service as challenges
-from matchmaker.db import after_commit, get_session
+from matchmaker.db import get_session
 from matchmaker.groups import service as groups
 from matchmaker.matching import background, runs, service
 from matchmaker.matching.engine import get_matcher
@@ -101,15 +102,9 @@ def start_run(body: RunIn) -> Callable[[], dict[str, Any]]:
         k=body.k or settings.proposals_per_challenge,
         max_per_institution=body.max_per_institution or settings.max_groups_per_institution,
     )
-    link_claim(session, run_id=run.id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    after_commit(lambda: background.submit_matching_run(app, run.id, wait=body.wait))
-
-    def answer() -> dict[str, Any]:  # once started (with wait: once finished)
-        session.refresh(run)
-        return runs.run_out(run)
-
-    return answer
+    start = functools.partial(background.submit_matching_run, app, run.id, wait=body.wait)
+    return hand_to_job(session, run, start, runs.run_out, run_id=run.id)
 
 
 @endpoint(bp, "/matching/runs/<int:run_id>", roles=OFFICE_ROLES, response=RunOut)
