@@ -1,14 +1,20 @@
 """SQLAlchemy 2.x engine, sessions and the typed declarative base.
 
-One session per request (or per CLI command / job). Services never commit: the view, command or
-job that owns the unit of work commits once, so a rejected request writes nothing.
+One session per request (or per CLI command / job), one commit per unit of work. Services and
+views never commit: the request does, in one place each: the API's ``endpoint`` decorator
+(``api/spec.py``) and the pages' after-request hook (``web/helpers.py``) call :func:`end_request`,
+which commits the request's session when it succeeded and rolls it back otherwise, so a rejected
+request writes nothing. Work that must wait for the commit (a job handed the new row, an e-mail
+about it) is registered with :func:`after_commit`. Commands and jobs use :func:`session_scope`.
+A view that builds its answer from rows it wrote flushes first: ids, ``updated_at`` and
+defaults get their values at flush.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar
 
@@ -132,6 +138,42 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once this request's session is committed (never, if it is rolled back):
+    for work another session or the outside world must not see before the commit."""
+    g.setdefault("db_after_commit", []).append(callback)
+
+
+def keep_writes() -> None:
+    """Commit this request's writes even though it answers with a refusal (a 4xx): a failed
+    sign-in is counted though the page says no. A failure (a 5xx) still writes nothing."""
+    g.db_keep_writes = True
+
+
+def end_request(status: int | None) -> None:
+    """End the request's unit of work once its answer's ``status`` is known (None: it raised).
+
+    A success (below 400) commits the request's session, then runs its :func:`after_commit`
+    work; a refusal after :func:`keep_writes` commits without that work; anything else rolls
+    back. Called again, it commits what was written since.
+    """
+    callbacks: list[Callable[[], Any]] = g.pop("db_after_commit", [])
+    kept = g.pop("db_keep_writes", False) and status is not None and status < 500
+    ok = status is not None and status < 400
+    session: Session | None = g.get("db_session")
+    if session is not None and (ok or kept):
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    elif session is not None:
+        session.rollback()
+    if ok:
+        for callback in callbacks:
+            callback()
 
 
 @contextmanager

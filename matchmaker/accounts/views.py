@@ -47,26 +47,20 @@ def user_out(user: User) -> dict[str, Any]:
     }
 
 
-@endpoint(bp, "/me", summary="Your own account", response=UserOut)
+@endpoint(bp, "/me", response=UserOut)
 def me() -> dict[str, Any]:
+    """Your own account."""
     return user_out(g.user)
 
 
-@endpoint(
-    bp,
-    "/me",
-    "PATCH",
-    summary="Change your own name or the language of your pages and e-mails (de, en)",
-    body=MePatch,
-    response=UserOut,
-)
+@endpoint(bp, "/me", "PATCH", body=MePatch, response=UserOut)
 def update_me(body: MePatch) -> dict[str, Any]:
+    """Change your own name or the language of your pages and e-mails (de, en)."""
     session = get_session()
     user = session.merge(g.user)
     changes = apply_patch(user, body, blank=frozenset({"name"}))
     if changes:
         record(session, user.id, "user", user.id, "update", changes)
-    session.commit()
     return user_out(user)
 
 
@@ -88,63 +82,42 @@ def token_out(row: ApiToken) -> dict[str, Any]:
     }
 
 
-@endpoint(
-    bp,
-    "/tokens",
-    "POST",
-    summary="Issue yourself a new API token (it expires after expires_in_days, default 90)",
-    body=TokenIn,
-    response=TokenOut,
-    status=201,
-)
+@endpoint(bp, "/tokens", "POST", body=TokenIn, response=TokenOut, status=201)
 def new_token(body: TokenIn) -> dict[str, Any]:
+    """Issue yourself a new API token (it expires after expires_in_days, default 90)."""
     session = get_session()
     user = session.merge(g.user)
     row, token = service.create_token(session, user, body.name or "", body.expires_in_days)
     record(session, user.id, "api_token", row.id, "create", {"prefix": row.prefix})
-    session.commit()
     return {**token_out(row), "token": token}
 
 
-@endpoint(
-    bp, "/tokens", summary="Your API tokens (never the tokens themselves)", response=TokenList
-)
+@endpoint(bp, "/tokens", response=TokenList)
 def list_tokens() -> dict[str, Any]:
+    """Your API tokens (never the tokens themselves)."""
     return {"items": [token_out(t) for t in service.tokens_of(get_session(), g.user.id)]}
 
 
-@endpoint(
-    bp,
-    "/tokens/<int:token_id>",
-    "DELETE",
-    summary="Revoke one of your API tokens (admins: anyone's); it stops working at once",
-    response=TokenInfo,
-)
+@endpoint(bp, "/tokens/<int:token_id>", "DELETE", response=TokenInfo)
 def revoke_token(token_id: int) -> dict[str, Any]:
+    """Revoke one of your API tokens (admins: anyone's); it stops working at once."""
     session = get_session()
     row = service.revoke_token(session, session.merge(g.user), token_id)
-    session.commit()
     return token_out(row)
 
 
-@endpoint(
-    bp,
-    "/users/<int:user_id>/tokens",
-    summary="A user's API tokens (never the tokens themselves)",
-    roles=ADMIN_ROLES,
-    response=TokenList,
-)
+@endpoint(bp, "/users/<int:user_id>/tokens", roles=ADMIN_ROLES, response=TokenList)
 def list_user_tokens(user_id: int) -> dict[str, Any]:
+    """A user's API tokens (never the tokens themselves)."""
     session = get_session()
     if session.get(User, user_id) is None:
         raise NotFound(f"User {user_id}")
     return {"items": [token_out(t) for t in service.tokens_of(session, user_id)]}
 
 
-@endpoint(
-    bp, "/users", summary="List users", roles=ADMIN_ROLES, query=UserQuery, response=Page[UserOut]
-)
+@endpoint(bp, "/users", roles=ADMIN_ROLES, query=UserQuery, response=Page[UserOut])
 def list_users(query: UserQuery) -> dict[str, Any]:
+    """List users."""
     stmt = select(User)
     if query.role is not None:
         stmt = stmt.where(User.role == query.role)
@@ -159,35 +132,19 @@ def list_users(query: UserQuery) -> dict[str, Any]:
     }
 
 
-@endpoint(
-    bp,
-    "/users",
-    "POST",
-    summary="Create a user and their first API token",
-    roles=ADMIN_ROLES,
-    body=UserIn,
-    response=UserCreated,
-    status=201,
-)
+@endpoint(bp, "/users", "POST", roles=ADMIN_ROLES, body=UserIn, response=UserCreated, status=201)
 def create_user(body: UserIn) -> dict[str, Any]:
+    """Create a user and their first API token."""
     session = get_session()
     user = service.register_user(session, g.user, body)
     token = service.issue_token(session, user, "created by admin")
-    session.commit()
     return {**user_out(user), "token": token}
 
 
-@endpoint(
-    bp,
-    "/users/<int:user_id>",
-    "PATCH",
-    summary="Change or deactivate a user (a new password or deactivation ends the user's "
-    "sessions and revokes their API tokens; admins cannot deactivate or re-role themselves)",
-    roles=ADMIN_ROLES,
-    body=UserPatch,
-    response=UserOut,
-)
+@endpoint(bp, "/users/<int:user_id>", "PATCH", roles=ADMIN_ROLES, body=UserPatch, response=UserOut)
 def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
+    """Change or deactivate a user (a new password or deactivation ends the user's sessions and
+    revokes their API tokens; admins cannot deactivate or re-role themselves)."""
     session = get_session()
     user = session.get(User, user_id)
     if user is None:
@@ -218,5 +175,4 @@ def update_user(user_id: int, body: UserPatch) -> dict[str, Any]:
         changes["password"] = "changed"
     if changes:
         record(session, g.user.id, "user", user.id, "update", changes)
-    session.commit()
     return user_out(user)

@@ -2,7 +2,7 @@
 and a retry with the same key and body gets the stored answer again.
 
 :func:`idempotent` is called by the API's ``endpoint`` decorator; views that start a job or a
-matching run record it on their claim with :func:`link_claim`.
+matching run end with :func:`hand_to_job`, which records it on their claim.
 """
 
 from __future__ import annotations
@@ -12,21 +12,22 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker.api.models import IdempotencyKey
 from matchmaker.api.problems import Problem
 from matchmaker.config import Settings
-from matchmaker.db import get_session, session_scope, utcnow
+from matchmaker.db import after_commit, get_session, session_scope, utcnow
 
 #: The logger the idempotency messages always had (operators filter on it).
 log = logging.getLogger("matchmaker.security")
 
+T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: A claim its request stopped refreshing for this long is released to a retry (as long as a
 #: job's heartbeat may be missing before the job counts as failed).
@@ -127,7 +128,7 @@ def _take_over(session: Session, row: IdempotencyKey) -> bool:
     return bool(deleted.rowcount)  # type: ignore[attr-defined]
 
 
-def _key_taken(db: Session | Connection, user_id: int, key: str) -> bool:
+def _key_taken(db: Session, user_id: int, key: str) -> bool:
     """Whether ``user_id`` holds a claim or answer under ``key`` (asked after a failed insert:
     a concurrent request took the key when it does)."""
     found = db.execute(
@@ -152,11 +153,11 @@ def idempotent(user_id: int, respond: Callable[[], Response], *, atomic: bool = 
     """Answer a POST that carries an ``Idempotency-Key``.
 
     The first request runs ``respond``; its 2xx response is stored under (user, key) and a retry
-    with the same key and body gets it again, without doing the work twice. ``atomic`` stores the
-    response in the very transaction of the change (the view's commits only flush), so a change
-    and its stored response are written together or not at all. Views that hand work to another
-    session (a job) need their commit to be real: they run with ``atomic=False``, and a key is
-    claimed before and answered after the view.
+    with the same key and body gets it again, without doing the work twice. ``atomic`` adds the
+    stored response to the request's session, so the ``endpoint`` decorator's one commit writes
+    the change and its stored response together, or neither. Views that hand work to a job
+    commit before the job starts (the job reads the row in another session): they run with
+    ``atomic=False``, and a key is claimed before and answered after the view.
     """
     key = _key_from_header()
     fingerprint = _fingerprint()
@@ -173,84 +174,58 @@ def idempotent(user_id: int, respond: Callable[[], Response], *, atomic: bool = 
         if not _take_over(session, row):
             raise _in_progress()
         log.warning("Idempotency-Key of user %d taken over by a retry: %s", user_id, reason)
+    new = IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint)
+    if atomic:
+        return _atomic(new, respond, cutoff)
+    return _claimed(new, respond, cutoff)
+
+
+def _store(session: Session, key: IdempotencyKey, cutoff: dt.datetime) -> None:
+    """Add ``key`` (a claim or an answer) to ``session``, after its user's expired keys are gone
+    (one of them may be this very key); a concurrent request that took the key first makes this
+    a 409, and nothing of this request is kept."""
     session.execute(
         delete(IdempotencyKey).where(
             IdempotencyKey.created_at < cutoff,
-            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.user_id == key.user_id,
         )
     )
-    if atomic:
-        return _atomic(user_id, key, fingerprint, respond)
-    return _claimed(user_id, key, fingerprint, respond)
-
-
-def _atomic(user_id: int, key: str, fingerprint: str, respond: Callable[[], Response]) -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    engine = app.extensions["matchmaker.engine"]
-    session = get_session()
-    session.commit()  # the expired-key clean-up; nothing else was written yet
-    connection = engine.connect()
-    outer = connection.begin()
-    # The view's session joins a transaction it does not own: its commits flush, and the
-    # transaction commits once, below, together with the stored response.
-    previous_mode = session.join_transaction_mode
-    session.bind = connection
-    session.join_transaction_mode = "rollback_only"
+    session.add(key)
     try:
-        response = respond()
-        if 200 <= response.status_code < 300:
-            session.add(
-                IdempotencyKey(
-                    user_id=user_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status=response.status_code,
-                    body=response.get_data(as_text=True),
-                )
-            )
-            session.flush()
-        outer.commit()
-        return response
+        session.flush()
     except IntegrityError:
-        if outer.is_active:
-            outer.rollback()
-        # A request with the same key stored its answer first (the unique user and key let
-        # only one in): the database says so, whatever the error's wording.
-        if _key_taken(connection, user_id, key):
+        session.rollback()
+        # A request with the same key stored it first (the unique user and key let only one
+        # in): the database says so, whatever the error's wording.
+        if _key_taken(session, key.user_id, key.key):
             raise _in_progress() from None
         raise
-    except BaseException:
-        if outer.is_active:
-            outer.rollback()
-        raise
-    finally:
-        session.close()
-        session.bind = engine
-        session.join_transaction_mode = previous_mode
-        connection.close()
 
 
-def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Response]) -> Response:
+def _atomic(
+    answer: IdempotencyKey, respond: Callable[[], Response], cutoff: dt.datetime
+) -> Response:
+    response = respond()
+    if 200 <= response.status_code < 300:
+        session = get_session()
+        session.flush()  # the view's own work first: its errors are its own
+        answer.status = response.status_code
+        answer.body = response.get_data(as_text=True)
+        _store(session, answer, cutoff)
+    return response
+
+
+def _claimed(
+    claim: IdempotencyKey, respond: Callable[[], Response], cutoff: dt.datetime
+) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     session = get_session()
     from matchmaker.jobs.liveness import process_identity
 
-    claim = IdempotencyKey(
-        user_id=user_id,
-        key=key,
-        fingerprint=fingerprint,
-        status=None,
-        lease_at=utcnow(),
-        owner=process_identity(),
-    )
-    session.add(claim)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        if _key_taken(session, user_id, key):
-            raise _in_progress() from None
-        raise
+    claim.lease_at = utcnow()
+    claim.owner = process_identity()
+    _store(session, claim, cutoff)
+    session.commit()  # the claim stands before the view runs: a concurrent retry sees it
     claim_id = claim.id
 
     def refresh_lease() -> None:
@@ -285,6 +260,26 @@ def _claimed(user_id: int, key: str, fingerprint: str, respond: Callable[[], Res
             else:
                 s.delete(stored)
     return response
+
+
+def hand_to_job(
+    session: Session,
+    row: T,
+    start: Callable[[], object],
+    out: Callable[[T], dict[str, Any]],
+    **started: int,
+) -> Callable[[], dict[str, Any]]:
+    """The end of a view that hands its new ``row`` (a job or a matching run, ``started`` names
+    its id) to a job: link it to the request's claim, have ``start`` run once the request
+    committed it, and answer with ``out(row)`` as it is then (with ``wait``: finished)."""
+    link_claim(session, **started)
+    after_commit(start)
+
+    def answer() -> dict[str, Any]:
+        session.refresh(row)
+        return out(row)
+
+    return answer
 
 
 def link_claim(session: Session, *, job_id: int | None = None, run_id: int | None = None) -> None:

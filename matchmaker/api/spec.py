@@ -1,13 +1,15 @@
 """Declaring JSON endpoints: body/query validation with pydantic, roles, and the OpenAPI document.
 
 ``@endpoint(...)`` wraps a Flask view: it authenticates the caller, checks the role, parses the
-JSON body and the query string into pydantic models (a rejected request writes nothing), and
+JSON body and the query string into pydantic models, commits the request's session once the view
+answered with a success (a rejected or failed request writes nothing: views never commit), and
 records the operation so that ``/api/openapi.json`` describes every endpoint as it really is.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json as _json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,11 +19,14 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from matchmaker.api.problems import Problem
+from matchmaker.db import end_request
 
 JSON_DEPTH_LIMIT = 32
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-#: POST endpoints whose view commits and then hands the new row to a job (another session):
-#: their Idempotency-Key is claimed before the view and answered after it.
+#: POST endpoints whose view hands the new row to a job (another session, see
+#: :func:`matchmaker.db.after_commit`) and returns a function building its answer: the decorator
+#: commits, starts the job, then builds the answer. Their Idempotency-Key is claimed before the
+#: view and answered after it.
 HANDS_WORK_TO_A_JOB = frozenset({("post", "/api/v1/matching/runs"), ("post", "/api/v1/imports")})
 #: Integer columns are 32-bit in PostgreSQL: a larger number can be no id, count or year here.
 MAX_INT = 2_147_483_647
@@ -182,7 +187,7 @@ def endpoint(
     rule: str,
     method: str = "GET",
     *,
-    summary: str,
+    summary: str | None = None,
     roles: Iterable[str] | None = None,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
@@ -194,10 +199,13 @@ def endpoint(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON API view on ``bp`` and document it; see the module docstring.
 
+    The operation's summary is ``summary``, else the first paragraph of the view's docstring
+    (without its closing full stop).
+
     A POST honours an ``Idempotency-Key`` header (see :func:`matchmaker.api.idempotency.idempotent`):
     ``idempotency="atomic"`` (the default for POST) stores the response in the change's own
-    transaction; ``"record"`` is for views that hand work to a job and need a real commit;
-    ``"off"`` ignores the header.
+    transaction; ``"record"`` is for views that hand work to a job (see
+    :data:`HANDS_WORK_TO_A_JOB`); ``"off"`` ignores the header.
     """
     from matchmaker.api.auth import require_user
 
@@ -211,25 +219,35 @@ def endpoint(
             idempotency = "record" if (method.lower(), path) in HANDS_WORK_TO_A_JOB else "atomic"
     if idempotency not in {"atomic", "record", "off"}:
         raise ValueError(f"idempotency must be atomic, record or off, not {idempotency!r}")
-    OPERATIONS.append(
-        Operation(
-            path,
-            method.lower(),
-            summary,
-            bp.name,
-            None if public else (role_tuple or ("any",)),
-            body,
-            query,
-            response,
-            status,
-            many,
-            idempotency=idempotency,
-        )
-    )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        OPERATIONS.append(
+            Operation(
+                path,
+                method.lower(),
+                summary or _summary_of(view),
+                bp.name,
+                None if public else (role_tuple or ("any",)),
+                body,
+                query,
+                response,
+                status,
+                many,
+                idempotency=idempotency,
+            )
+        )
+
         @functools.wraps(view)
-        def wrapper(**kwargs: Any) -> Any:
+        def wrapper(**kwargs: Any) -> Response:
+            try:
+                response = answer(**kwargs)
+            except BaseException:
+                end_request(None)
+                raise
+            end_request(response.status_code)  # the request's one commit
+            return response
+
+        def answer(**kwargs: Any) -> Response:
             if not public:
                 user = require_user()
                 if role_tuple is not None and user.role.value not in role_tuple:
@@ -254,6 +272,11 @@ def endpoint(
             if query is not None:
                 kwargs["query"] = parse_query(query)
             result = view(**kwargs)
+            if callable(result) and not isinstance(result, Response):  # answered after commit
+                if idempotency != "record":
+                    raise TypeError(f"{path}: only record-mode views answer after the commit")
+                end_request(200)  # commits, then runs the after-commit work (starts the job)
+                result = result()
             if isinstance(result, Response):
                 return result
             resp = jsonify(result)
@@ -264,6 +287,13 @@ def endpoint(
         return wrapper
 
     return decorator
+
+
+def _summary_of(view: Callable[..., Any]) -> str:
+    first = (inspect.getdoc(view) or "").split("\n\n")[0]
+    if not first:
+        raise ValueError(f"{view.__name__}: an endpoint needs a summary or a docstring")
+    return " ".join(first.split()).removesuffix(".")
 
 
 def openapi_document() -> dict[str, Any]:

@@ -24,65 +24,47 @@ from matchmaker.schemas import Page, page_of
 bp = Blueprint("groups", __name__, url_prefix="/api/v1/groups")
 
 
-@endpoint(bp, "", summary="List research groups", query=GroupQuery, response=Page[GroupOut])
+@endpoint(bp, "", query=GroupQuery, response=Page[GroupOut])
 def list_groups(query: GroupQuery) -> dict[str, Any]:
+    """List research groups."""
     rows, total = service.list_groups(get_session(), query)
     return page_of([service.to_out(g.user, r) for r in rows], query, total)
 
 
-@endpoint(
-    bp,
-    "",
-    "POST",
-    summary="Register a research group",
-    roles=GROUP_ROLES,
-    body=GroupIn,
-    response=GroupOut,
-    status=201,
-)
+@endpoint(bp, "", "POST", roles=GROUP_ROLES, body=GroupIn, response=GroupOut, status=201)
 def create_group(body: GroupIn) -> dict[str, Any]:
+    """Register a research group."""
     session = get_session()
     group = service.create_group(session, g.user, body)
-    session.commit()
     return service.to_out(g.user, group)
 
 
-@endpoint(bp, "/<int:group_id>", summary="Read a research group's profile", response=GroupOut)
+@endpoint(bp, "/<int:group_id>", response=GroupOut)
 def get_group(group_id: int) -> dict[str, Any]:
+    """Read a research group's profile."""
     return service.to_out(g.user, service.get_group(get_session(), group_id))
 
 
-@endpoint(
-    bp,
-    "/<int:group_id>",
-    "PATCH",
-    summary="Change a group's profile",
-    roles=GROUP_ROLES,
-    body=GroupPatch,
-    response=GroupOut,
-)
+@endpoint(bp, "/<int:group_id>", "PATCH", roles=GROUP_ROLES, body=GroupPatch, response=GroupOut)
 def update_group(group_id: int, body: GroupPatch) -> dict[str, Any]:
+    """Change a group's profile."""
     session = get_session()
     group = service.update_group(session, g.user, service.get_group(session, group_id), body)
-    session.commit()
+    session.flush()  # updated_at is set at flush
     return service.to_out(g.user, group)
 
 
-@endpoint(bp, "/<int:group_id>", "DELETE", summary="Archive a group", roles=GROUP_ROLES, status=204)
+@endpoint(bp, "/<int:group_id>", "DELETE", roles=GROUP_ROLES, status=204)
 def archive_group(group_id: int) -> Response:
+    """Archive a group."""
     session = get_session()
     service.archive_group(session, g.user, service.get_group(session, group_id))
-    session.commit()
     return Response(status=204)
 
 
-@endpoint(
-    bp,
-    "/<int:group_id>/publications",
-    summary="List a group's publications",
-    response=Page[PublicationOut],
-)
+@endpoint(bp, "/<int:group_id>/publications", response=Page[PublicationOut])
 def list_publications(group_id: int) -> dict[str, Any]:
+    """List a group's publications."""
     group = service.get_group(get_session(), group_id)
     items = [service.publication_out(p) for p in group.publications]
     return {"items": items, "page": 1, "per_page": max(len(items), 1), "total": len(items)}
@@ -92,26 +74,21 @@ def list_publications(group_id: int) -> dict[str, Any]:
     bp,
     "/<int:group_id>/publications",
     "POST",
-    summary="Add a publication",
     roles=GROUP_ROLES,
     body=PublicationIn,
     response=PublicationOut,
     status=201,
 )
 def add_publication(group_id: int, body: PublicationIn) -> dict[str, Any]:
+    """Add a publication."""
     session = get_session()
     pub = service.add_publication(session, g.user, service.get_group(session, group_id), body)
-    session.commit()
     return service.publication_out(pub)
 
 
-@endpoint(
-    bp,
-    "/<int:group_id>/publications/<int:publication_id>",
-    summary="Read a publication",
-    response=PublicationOut,
-)
+@endpoint(bp, "/<int:group_id>/publications/<int:publication_id>", response=PublicationOut)
 def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
+    """Read a publication."""
     group = service.get_group(get_session(), group_id)
     return service.publication_out(service.get_publication(group, publication_id))
 
@@ -120,7 +97,6 @@ def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
     bp,
     "/<int:group_id>/publications/<int:publication_id>",
     "PATCH",
-    summary="Change a publication",
     roles=GROUP_ROLES,
     body=PublicationPatch,
     response=PublicationOut,
@@ -128,28 +104,23 @@ def get_publication(group_id: int, publication_id: int) -> dict[str, Any]:
 def update_publication(
     group_id: int, publication_id: int, body: PublicationPatch
 ) -> dict[str, Any]:
+    """Change a publication."""
     session = get_session()
     group = service.get_group(session, group_id)
     pub = service.update_publication(
         session, g.user, group, service.get_publication(group, publication_id), body
     )
-    session.commit()
     return service.publication_out(pub)
 
 
 @endpoint(
-    bp,
-    "/<int:group_id>/publications/<int:publication_id>",
-    "DELETE",
-    summary="Remove a publication",
-    roles=GROUP_ROLES,
-    status=204,
+    bp, "/<int:group_id>/publications/<int:publication_id>", "DELETE", roles=GROUP_ROLES, status=204
 )
 def delete_publication(group_id: int, publication_id: int) -> Response:
+    """Remove a publication."""
     session = get_session()
     group = service.get_group(session, group_id)
     service.delete_publication(
         session, g.user, group, service.get_publication(group, publication_id)
     )
-    session.commit()
     return Response(status=204)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g
 
 from matchmaker import jobs
 from matchmaker.accounts.models import OFFICE_ROLES
-from matchmaker.api.idempotency import link_claim
+from matchmaker.api.idempotency import hand_to_job
 from matchmaker.api.problems import Problem
 from matchmaker.api.spec import endpoint
 from matchmaker.db import get_session
@@ -20,18 +21,10 @@ from matchmaker.imports.schemas import ImportIn, ImportInvalid, JobOut
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
 
 
-@endpoint(
-    bp,
-    "/imports",
-    "POST",
-    summary="Import groups, publications or challenges from CSV or JSON Lines (all or nothing)",
-    roles=OFFICE_ROLES,
-    body=ImportIn,
-    response=JobOut,
-    status=202,
-)
-def start_import(body: ImportIn) -> dict[str, Any]:
+@endpoint(bp, "/imports", "POST", roles=OFFICE_ROLES, body=ImportIn, response=JobOut, status=202)
+def start_import(body: ImportIn) -> Callable[[], dict[str, Any]]:
     # Validate now so that a bad file is a 422 naming every bad row, and nothing is queued.
+    """Import groups, publications or challenges from CSV or JSON Lines (all or nothing)."""
     try:
         kind, rows = parse(body.data, body.kind, body.format, body.filename or "")
     except ImportInvalid as exc:
@@ -62,23 +55,18 @@ def start_import(body: ImportIn) -> dict[str, Any]:
         payload=body.data,
         user_id=g.user.id,
     )
-    link_claim(session, job_id=job.id)
-    session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with contextlib.suppress(ImportInvalid):  # recorded on the job's row
-        jobs.submit(app, job.id, wait=body.wait)
-    session.refresh(job)
-    return jobs.job_out(job)
+
+    def start() -> None:
+        with contextlib.suppress(ImportInvalid):  # recorded on the job's row
+            jobs.submit(app, job.id, wait=body.wait)
+
+    return hand_to_job(session, job, start, jobs.job_out, job_id=job.id)
 
 
-@endpoint(
-    bp,
-    "/jobs/<int:job_id>",
-    summary="A background job's progress and outcome",
-    roles=OFFICE_ROLES,
-    response=JobOut,
-)
+@endpoint(bp, "/jobs/<int:job_id>", roles=OFFICE_ROLES, response=JobOut)
 def get_job(job_id: int) -> dict[str, Any]:
+    """A background job's progress and outcome."""
     job = get_session().get(jobs.Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id}")

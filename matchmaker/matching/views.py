@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g
 
 from matchmaker.accounts.models import COMPANY_ROLES, GROUP_ROLES, OFFICE_ROLES, Role
-from matchmaker.api.idempotency import link_claim
+from matchmaker.api.idempotency import hand_to_job
 from matchmaker.api.spec import endpoint
 from matchmaker.challenges import service as challenges
 from matchmaker.db import get_session
@@ -34,12 +36,12 @@ bp = Blueprint("matching", __name__, url_prefix="/api/v1")
 @endpoint(
     bp,
     "/challenges/<int:challenge_id>/matches",
-    summary="Research groups for a challenge, with evidence",
     roles=COMPANY_ROLES,
     query=MatchQuery,
     response=GroupMatches,
 )
 def challenge_matches(challenge_id: int, query: MatchQuery) -> dict[str, Any]:
+    """Research groups for a challenge, with evidence."""
     session = get_session()
     challenge = challenges.get_visible(session, g.user, challenge_id)
     items = service.matches_for_challenge(session, get_matcher(), challenge, top=query.top)
@@ -53,12 +55,12 @@ def challenge_matches(challenge_id: int, query: MatchQuery) -> dict[str, Any]:
 @endpoint(
     bp,
     "/groups/<int:group_id>/matches",
-    summary="Open challenges for a group (public summaries)",
     roles=GROUP_ROLES,
     query=MatchQuery,
     response=ChallengeMatches,
 )
 def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
+    """Open challenges for a group (public summaries)."""
     session = get_session()
     group = groups.get_group(session, group_id, include_archived=False)
     if g.user.role == Role.GROUP and g.user.group_id != group.id:
@@ -72,15 +74,12 @@ def group_matches(group_id: int, query: MatchQuery) -> dict[str, Any]:
 
 
 @endpoint(
-    bp,
-    "/challenges/similar",
-    summary="Challenges already posted that read like a text",
-    roles=COMPANY_ROLES,
-    query=SimilarQuery,
-    response=SimilarChallenges,
+    bp, "/challenges/similar", roles=COMPANY_ROLES, query=SimilarQuery, response=SimilarChallenges
 )
 def similar(query: SimilarQuery) -> dict[str, Any]:
-    """A company's own similar challenges; the office's: the open ones of every company."""
+    """Challenges already posted that read like a text.
+
+    A company's own similar challenges; the office's: the open ones of every company."""
     items = similar_challenges(
         get_session(),
         get_matcher(),
@@ -92,17 +91,9 @@ def similar(query: SimilarQuery) -> dict[str, Any]:
     return {"items": items}
 
 
-@endpoint(
-    bp,
-    "/matching/runs",
-    "POST",
-    summary="Run portfolio matching over all open challenges",
-    roles=OFFICE_ROLES,
-    body=RunIn,
-    response=RunOut,
-    status=202,
-)
-def start_run(body: RunIn) -> dict[str, Any]:
+@endpoint(bp, "/matching/runs", "POST", roles=OFFICE_ROLES, body=RunIn, response=RunOut, status=202)
+def start_run(body: RunIn) -> Callable[[], dict[str, Any]]:
+    """Run portfolio matching over all open challenges."""
     session = get_session()
     settings = current_app.extensions["matchmaker.settings"]
     run = runs.create_run(
@@ -111,22 +102,14 @@ def start_run(body: RunIn) -> dict[str, Any]:
         k=body.k or settings.proposals_per_challenge,
         max_per_institution=body.max_per_institution or settings.max_groups_per_institution,
     )
-    link_claim(session, run_id=run.id)
-    session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    background.submit_matching_run(app, run.id, wait=body.wait)
-    session.refresh(run)
-    return runs.run_out(run)
+    start = functools.partial(background.submit_matching_run, app, run.id, wait=body.wait)
+    return hand_to_job(session, run, start, runs.run_out, run_id=run.id)
 
 
-@endpoint(
-    bp,
-    "/matching/runs/<int:run_id>",
-    summary="A matching run's progress and outcome",
-    roles=OFFICE_ROLES,
-    response=RunOut,
-)
+@endpoint(bp, "/matching/runs/<int:run_id>", roles=OFFICE_ROLES, response=RunOut)
 def get_run(run_id: int) -> dict[str, Any]:
+    """A matching run's progress and outcome."""
     run = get_session().get(MatchingRun, run_id)
     if run is None:
         raise NotFound(f"Matching run {run_id}")

@@ -4,6 +4,7 @@ change when signed in or to reset through a link sent by e-mail."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from flask import (
@@ -30,7 +31,7 @@ from matchmaker.accounts.schemas import (
     PasswordResetRequestIn,
 )
 from matchmaker.audit.service import record
-from matchmaker.db import get_session, utcnow
+from matchmaker.db import after_commit, get_session, keep_writes, utcnow
 from matchmaker.web.auth import start_session
 from matchmaker.web.helpers import me, page_errors, roles_required, validate_form
 
@@ -115,7 +116,6 @@ def new_token() -> Any:
     user = session.merge(me())
     row, token = service.create_token(session, user, name, int(period) or None)
     record(session, user.id, "api_token", row.id, "create", {"prefix": row.prefix})
-    session.commit()
     return _page(new_token=token)
 
 
@@ -125,7 +125,6 @@ def revoke(token_id: int) -> Any:
     """Revoke one of the user's tokens; it stops working at once."""
     session = get_session()
     row = service.revoke_token(session, session.merge(me()), token_id)
-    session.commit()
     flash(gettext("The token %(prefix)s… is revoked.", prefix=row.prefix), "success")
     return redirect(url_for("account.tokens"))
 
@@ -181,7 +180,6 @@ def password() -> Any:
         if not errors and data is not None:
             service.change_password(db, user, data.new_password)
             record(db, user.id, "user", user.id, "update", {"password": "changed"})
-            db.commit()
             start_session(user)
             flash(
                 gettext(
@@ -191,11 +189,18 @@ def password() -> Any:
                 "success",
             )
             return redirect(url_for("account.password"))
-        db.commit()  # a wrong current password is counted
+        keep_writes()  # a wrong current password is counted
         status = status if status != 200 else 422
     return render_template(
         "account/password.html", errors=errors, password_min=PASSWORD_MIN_LENGTH
     ), status
+
+
+def _send_reset(settings: Any, message: Any) -> None:
+    try:
+        mail.send(settings, message)
+    except OSError:
+        current_app.logger.exception("password reset e-mail failed")
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -214,12 +219,8 @@ def reset_request() -> Any:
                 str(data.email),
                 lambda token: settings.public_url + url_for("account.reset", token=token),
             )
-            db.commit()
             if message is not None:
-                try:
-                    mail.send(settings, message)
-                except OSError:
-                    current_app.logger.exception("password reset e-mail failed")
+                after_commit(functools.partial(_send_reset, settings, message))
             return render_template("account/reset_request.html", sent=True, email=email, errors={})
     return render_template("account/reset_request.html", sent=False, email=email, errors=errors), (
         422 if errors else 200
@@ -240,7 +241,6 @@ def reset(token: str) -> Any:
         data, errors = _new_password_errors(PasswordResetIn, values)
         if data is not None:
             user = resets.complete_reset(db, row, data.new_password)
-            db.commit()
             if user is not None:
                 if current_user.is_authenticated and current_user.id == user.id:
                     logout_user()

@@ -174,7 +174,6 @@ def create_user() -> Any:
     except DomainError as exc:
         db.rollback()
         return _list_page(values, form_errors(exc))
-    db.commit()
     text = gettext("The user %(email)s is created.", email=user.email)
     if not data.password:
         text += " " + gettext(
@@ -216,7 +215,6 @@ def change_role(user_id: int) -> Any:
         return _user_page(_user(db, user_id), values, form_errors(exc))
     if changes:
         record(db, me().id, "user", target.id, "update", changes)
-    db.commit()
     flash(
         gettext(
             "%(email)s is now: %(role)s.", email=target.email, role=str(ROLE_LABELS[target.role])
@@ -245,7 +243,6 @@ def set_active(user_id: int) -> Any:
     if active != target.active:
         service.set_active(db, target, active)
         record(db, me().id, "user", target.id, "update", {"active": active})
-        db.commit()
     if active:
         text = gettext("%(email)s is active again and can sign in.", email=target.email)
     else:

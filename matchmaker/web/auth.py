@@ -20,7 +20,7 @@ from flask_login import current_user, login_user, logout_user
 from matchmaker.accounts.models import User
 from matchmaker.accounts.service import SignInLocked, check_password, end_sessions
 from matchmaker.api.problems import status_of
-from matchmaker.db import get_session, utcnow
+from matchmaker.db import get_session, keep_writes, utcnow
 from matchmaker.web.helpers import home_for, me, page_errors, safe_next
 from matchmaker.web.i18n import COOKIE, LANGUAGES, current_language
 
@@ -71,13 +71,12 @@ def login() -> Any:
                 )
                 status = status_of(exc)
                 retry_after = exc.retry_after
-            db.commit()  # the failure count (or its reset) is kept either way
+            keep_writes()  # the failure count (or its reset) is kept either way
             if user is not None:
                 start_session(user)
                 user.last_sign_in_at = utcnow()
                 response = make_response(redirect(next_url or home_for(user)))
                 _remember_language(user, response)
-                db.commit()
                 return response
             if not errors:
                 errors["__all__"] = gettext("E-mail or password is wrong.")
@@ -109,7 +108,6 @@ def logout() -> Any:
         user = db.get(User, current_user.id)
         if user is not None:
             end_sessions(user)
-            db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.index"))
@@ -124,7 +122,6 @@ def set_language(code: str) -> Any:
         _set_cookie(response, code)
         if current_user.is_authenticated:  # the account's choice, for its e-mails too
             me().language = code
-            get_session().commit()
     return response
 
 

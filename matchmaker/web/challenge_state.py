@@ -84,7 +84,6 @@ def _confirm_or_do(challenge_id: int, action: str) -> Any:
             "The challenge “%(title)s” is archived: it no longer appears in lists nor in matching.",
             title=item.title,
         )
-    db.commit()
     flash(message, "success")
     return redirect(url_for("company.challenge", challenge_id=item.id))
 
@@ -114,7 +113,6 @@ def reopen(challenge_id: int) -> Any:
     challenges.update_challenge(
         db, me(), item, ChallengePatch.model_validate({"status": ChallengeStatus.OPEN})
     )
-    db.commit()
     flash(
         gettext("The challenge “%(title)s” is open again and will be matched.", title=item.title),
         "success",

@@ -214,7 +214,6 @@ def new_challenge() -> Any:
     except DomainError as exc:
         db.rollback()
         return _form(values, form_errors(exc))
-    db.commit()
     flash(gettext("Your challenge “%(title)s” was saved.", title=challenge.title), "success")
     return redirect(url_for("company.challenge", challenge_id=challenge.id))
 
@@ -284,7 +283,6 @@ def edit_challenge(challenge_id: int) -> Any:
     except DomainError as exc:
         db.rollback()
         return _form(values, form_errors(exc), item)
-    db.commit()
     flash(gettext("Your changes were saved."), "success")
     return redirect(url_for("company.challenge", challenge_id=item.id))
 

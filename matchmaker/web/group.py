@@ -177,7 +177,6 @@ def profile() -> Any:
     except DomainError as exc:
         db.rollback()
         return _profile_form(group, values, form_errors(exc))
-    db.commit()
     flash(gettext("Your profile was saved."), "success")
     return redirect(url_for("group.profile"))
 
@@ -229,7 +228,6 @@ def add_publication() -> Any:
         return _publications_page(group, values=values, errors=errors, status=422)
     db = get_session()
     groups.add_publication(db, me(), group, data)
-    db.commit()
     return to_publications(gettext("The publication was added."))
 
 
@@ -245,7 +243,6 @@ def publication_language(publication_id: int) -> Any:
     if patch is None:
         return _publications_page(group, errors={"__all__": errors.get("language", "")}, status=422)
     groups.update_publication(db, me(), group, pub, patch)
-    db.commit()
     return to_publications(
         gettext(
             "The language of “%(title)s” is now %(language)s.",
@@ -262,7 +259,6 @@ def delete_publication(publication_id: int) -> Any:
     db = get_session()
     title = pub.title
     groups.delete_publication(db, me(), group, pub)
-    db.commit()
     return to_publications(gettext("“%(title)s” was removed.", title=title))
 
 
@@ -301,7 +297,6 @@ def import_publications() -> Any:
         groups.add_publication(db, me(), group, entry.publication)
         existing.add(entry.publication.title.strip().lower())
         added += 1
-    db.commit()
     message = ngettext("%(num)d publication imported.", "%(num)d publications imported.", added)
     if skipped:
         message += " " + ngettext(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, TypeVar, overload
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from matchmaker.accounts.models import OFFICE_ROLES, Role, User
 from matchmaker.api.problems import Problem, status_of
 from matchmaker.challenges.schemas import deadline_bounds, deadline_passed
+from matchmaker.db import end_request
 from matchmaker.errors import DomainError
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.review.models import REASON_CODES
@@ -351,8 +352,18 @@ def page_errors(bp: Blueprint) -> None:
         ), exc.status
 
 
+def _end_page_request(response: Response) -> Response:
+    """A page's one commit: its writes stand when it answers with a success or a redirect, and
+    are rolled back when it answers with an error (see :func:`matchmaker.db.end_request`). The
+    JSON API's ``endpoint`` decorator ends its own requests."""
+    if not request.path.startswith("/api/"):
+        end_request(response.status_code)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Template globals and filters."""
+    """Template globals and filters, and the pages' commit."""
+    app.after_request(_end_page_request)
 
     def _field_label(key: str) -> str:
         return field_label(key, current_language()) if key in FIELD_KEYS else key

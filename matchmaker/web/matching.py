@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.accounts.models import User
 from matchmaker.challenges.models import Challenge
+from matchmaker.db import after_commit
 from matchmaker.groups.models import ResearchGroup
 from matchmaker.matching import preview, runs, service, similar
 from matchmaker.matching.engine import get_matcher
@@ -52,12 +54,13 @@ def strategy_changes(session: Session, weights: Mapping[str, float], *, k: int) 
 
 
 def start_run(session: Session, user: User, *, k: int, max_per_institution: int) -> MatchingRun:
-    """Record a run, commit it, and hand it to a background job; the page then polls its progress."""
+    """Record a run, handed to a background job once the page's request committed it; the page
+    then polls its progress."""
     from matchmaker.matching import background
 
     run = runs.create_run(session, user, k=k, max_per_institution=max_per_institution)
-    session.commit()
-    background.submit_matching_run(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    after_commit(functools.partial(background.submit_matching_run, app, run.id))
     return run
 
 

@@ -3,6 +3,7 @@ and matching runs."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import (
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from matchmaker import mail
 from matchmaker.accounts.models import User
 from matchmaker.api.problems import Problem, status_of
-from matchmaker.db import get_session
+from matchmaker.db import after_commit, get_session
 from matchmaker.errors import DomainError
 from matchmaker.fields import FIELD_KEYS, field_label
 from matchmaker.matching.models import MatchingRun, ProposalStatus
@@ -170,7 +171,13 @@ def decide(proposal_id: int) -> Any:
     except DomainError as exc:
         db.rollback()
         return _proposal_page(proposal_id, values, form_errors(exc), status_of(exc))
-    db.commit()
+    after_commit(functools.partial(_send_introductions, item, data.to_status, mails))
+    return redirect(url_for("office.proposal", proposal_id=proposal_id))
+
+
+def _send_introductions(item: Any, to_status: ProposalStatus, mails: list[Any]) -> None:
+    """Once the decision is committed: send its e-mails, and tell the office how that went."""
+    settings = current_app.extensions["matchmaker.settings"]
     sent = 0
     reached: set[str] = set()
     for message in mails:
@@ -182,9 +189,9 @@ def decide(proposal_id: int) -> Any:
             current_app.logger.exception("introduction e-mail to %s failed", message.to)
     from matchmaker.web.helpers import STATUS_LABELS
 
-    text = gettext("Moved to “%(status)s”.", status=STATUS_LABELS[data.to_status.value])
+    text = gettext("Moved to “%(status)s”.", status=STATUS_LABELS[to_status.value])
     category = "success"
-    if data.to_status == ProposalStatus.INTRODUCED:
+    if to_status == ProposalStatus.INTRODUCED:
         text += " " + ngettext(
             "%(num)d introduction e-mail was sent; the group can now read the confidential "
             "details.",
@@ -197,7 +204,6 @@ def decide(proposal_id: int) -> Any:
             text += " " + " ".join(missed)
             category = "warning"
     flash(text, category)
-    return redirect(url_for("office.proposal", proposal_id=proposal_id))
 
 
 def _unreached(item: Any, composed: set[str], reached: set[str]) -> list[str]:
@@ -276,7 +282,6 @@ def _strategy_page(
     db = get_session()
     now = strategy.current(db)
     history = strategy.history(db)
-    db.commit()  # the initial version, if it was just created
     return render_template(
         "office/strategy.html",
         current=now,
@@ -309,7 +314,6 @@ def strategy_page() -> Any:
         return _strategy_page(values, errors, note=note, status=422)
     if request.form.get("action") == "save":
         strategy.set_weights(db, me(), checked.weights, checked.note)
-        db.commit()
         flash(gettext("Strategy saved as a new version."), "success")
         return redirect(url_for("office.strategy"))
     rows: dict[str, Any] = {"changed": [], "unchanged": []}

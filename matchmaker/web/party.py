@@ -68,7 +68,6 @@ def report_step(proposal_id: int) -> Any:
     if errors:
         key = step_key(proposal.id)
         return _back_to_step_page(proposal, {key: {"values": values, "errors": errors}}, 422)
-    db.commit()
     assert checked is not None
     flash(
         gettext(
@@ -117,7 +116,6 @@ def group_interest(challenge_id: int) -> Any:
         if back == "introductions":
             return group_pages.introductions_page(group, forms, 422)
         return group_pages.matches_page(group, q, page, forms, 422)
-    db.commit()
     _interest_flash(values["value"])
     if back == "introductions":
         return redirect(url_for("group.introductions"))
@@ -150,7 +148,6 @@ def company_interest(challenge_id: int, group_id: int) -> Any:
     if errors:
         forms = {interest_key(challenge.id, group.id): {"values": {}, "errors": _at(errors)}}
         return company_pages.challenge_page(challenge.id, forms, 422)
-    db.commit()
     _interest_flash(value)
     return redirect(url_for("company.challenge", challenge_id=challenge.id))
 

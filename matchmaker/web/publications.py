@@ -77,7 +77,6 @@ def edit(publication_id: int) -> Any:
         return _publications_page(
             group, edit={"id": pub.id, "values": values, "errors": named}, status=422
         )
-    db.commit()
     return to_publications(
         gettext("Your changes to “%(title)s” were saved.", title=pub.title), f"publication-{pub.id}"
     )
