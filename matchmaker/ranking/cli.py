@@ -195,12 +195,13 @@ def evaluate_command(data: Path | None, backends: list[str | None], out: Path | 
             sys.exit(2)
         store = MemoryVectorStore()  # the groups are embedded once for both sets
         progress = sys.stderr.isatty()
-        evaluation = Evaluation.prepare(seed, embedder, store, progress, _dictionary())
+        dictionary = _dictionary()
+        evaluation = Evaluation.prepare(seed, embedder, store, progress, dictionary)
         evaluations[backend or embedder.model_id] = evaluation
         heading = "" if len(backends) == 1 else f"## Encoder backend `{backend}`\n\n"
         parts.append(heading + f"Model: `{embedder.model_id}`. " + report(evaluation))
         if translated is not None:
-            other = Evaluation.prepare(translated[0], embedder, store, progress, _dictionary())
+            other = Evaluation.prepare(translated[0], embedder, store, progress, dictionary)
             parts.append("\n" + translation_report(evaluation, other, translated[1]) + "\n")
     if len(backends) > 1:
         parts.append(

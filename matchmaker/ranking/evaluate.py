@@ -345,29 +345,32 @@ def translation_report(
     as the default is), beside the other challenges: how much of a gap between languages is the
     language, and how much the challenges themselves."""
 
-    def rows_of(ev: Evaluation, wanted: Sequence[str]) -> dict[str, float]:
-        scores, _ = ev.index.score_matrix(ev.queries, ev.query_vectors, config=base)
-        ids = [q.id for q in ev.queries]
-        picked = [i for i, qid in enumerate(ids) if qid in wanted]
-        return metrics_for_scores(
-            scores[picked], [ids[i] for i in picked], ev.index.candidate_ids, ev.data.judgements
-        )
+    def scores_of(ev: Evaluation) -> NDArray[np.float32]:
+        return ev.index.score_matrix(ev.queries, ev.query_vectors, config=base)[0]
 
-    def languages(ev: Evaluation, wanted: Sequence[str]) -> str:
+    def rows_of(ev: Evaluation, scores: NDArray[Any], wanted: set[str]) -> dict[str, float]:
+        picked = [i for i, q in enumerate(ev.queries) if q.id in wanted]
+        ids = [ev.queries[i].id for i in picked]
+        return metrics_for_scores(scores[picked], ids, ev.index.candidate_ids, ev.data.judgements)
+
+    def languages(ev: Evaluation, wanted: set[str]) -> str:
         return "/".join(sorted({q.language or "en" for q in ev.queries if q.id in wanted}))
 
-    chosen = sorted(q.id for q in evaluation.queries if q.id in keys)
-    others = sorted(q.id for q in evaluation.queries if q.id not in keys)
+    written, read = scores_of(evaluation), scores_of(translated)  # each set scored once
+    chosen = {q.id for q in evaluation.queries if q.id in keys}
+    others = {q.id for q in evaluation.queries} - chosen
     n = len(chosen)
     rows = {
-        f"{n} challenges as written ({languages(evaluation, chosen)})": rows_of(evaluation, chosen),
+        f"{n} challenges as written ({languages(evaluation, chosen)})": rows_of(
+            evaluation, written, chosen
+        ),
         f"the same {n} in translation ({languages(translated, chosen)})": rows_of(
-            translated, chosen
+            translated, read, chosen
         ),
     }
     if others:
         rows[f"the other {len(others)} ({languages(evaluation, others)})"] = rows_of(
-            evaluation, others
+            evaluation, written, others
         )
     return "\n".join(
         [
